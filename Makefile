@@ -1,0 +1,35 @@
+# The two commands of the README:
+#   make demo   set up, then run every notebook on the tiny profile (CPU, offline)
+#   make test   set up, then run the unit tests and every notebook under nbval
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+DRIVE  ?= $(CURDIR)/drive
+
+.PHONY: setup demo test check strip clean
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	-git rev-parse --git-dir >/dev/null 2>&1 && $(BIN)/nbstripout --install --keep-id 2>/dev/null
+	touch $@
+
+demo: setup
+	BOT_DRIVE_ROOT=$(DRIVE) $(BIN)/python -m helpers.runner --profile tiny
+
+# pytest exits 5 when it collects no tests: say so and fail rather than pass silently.
+test: setup
+	@$(BIN)/python -m pytest tests notebooks --nbval-lax -q; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; fi; exit $$rc
+
+check: setup
+	$(BIN)/python -m helpers.notebooks
+
+strip: setup
+	$(BIN)/python -m helpers.notebooks --fix
+
+clean:
+	rm -rf $(VENV) drive

@@ -1,0 +1,46 @@
+"""Where we run: Colab or not, and where the shared Drive folder is."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+COLAB_MOUNT = Path("/content/drive")
+COLAB_FOLDER = "MyDrive/gpt2-bert-reddit-bot"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def in_colab() -> bool:
+    """True inside a Google Colab runtime."""
+    return "google.colab" in sys.modules
+
+
+def mount_drive() -> Path:
+    """Mount Google Drive once per runtime (Colab only) and return the mount point."""
+    if not os.path.ismount(COLAB_MOUNT) and not (COLAB_MOUNT / "MyDrive").is_dir():
+        from google.colab import drive  # only importable on Colab
+
+        drive.mount(str(COLAB_MOUNT))
+    return COLAB_MOUNT
+
+
+def default_local_root() -> Path:
+    """`./drive/` of the repository checkout (git-ignored), else of the current folder."""
+    base = REPO_ROOT if (REPO_ROOT / "pyproject.toml").is_file() else Path.cwd()
+    return base / "drive"
+
+
+def drive_root() -> Path:
+    """The folder the notebooks exchange files through, created if missing.
+
+    On Colab: `MyDrive/gpt2-bert-reddit-bot/` on the mounted Drive. Elsewhere:
+    `$BOT_DRIVE_ROOT`, else `./drive/`.
+    """
+    if in_colab():
+        root = mount_drive() / COLAB_FOLDER
+    elif os.environ.get("BOT_DRIVE_ROOT"):
+        root = Path(os.environ["BOT_DRIVE_ROOT"]).expanduser()
+    else:
+        root = default_local_root()
+    root.mkdir(parents=True, exist_ok=True)
+    return root.resolve()

@@ -1,0 +1,109 @@
+"""One typed settings object per run: a named profile plus the notebook's parameters."""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+from dataclasses import dataclass, fields
+
+from . import runtime
+
+
+@dataclass(frozen=True)
+class Settings:
+    profile: str
+    seed: int  # one seed for sampling, splits and initialisation
+    expects_gpu: bool  # warn when the runtime has no GPU
+    data_source: str  # 01: "sample", "bigquery" or "dumps"
+    gpt2_model: str  # base model: "124M"/"355M" (downloaded) or "tiny" (built locally)
+    gpt2_steps: int  # fine-tuning steps
+    gpt2_batch_size: int
+    gpt2_learning_rate: float
+    bert_encoder: str  # TF Hub handle, or "tiny" (built locally)
+    bert_max_seq_length: int
+    bert_batch_size: int
+    bert_epochs: int
+    bert_learning_rate: float
+    fake_comments: int  # 03: seed comments to write fakes for (0 = all)
+    candidates_per_comment: int  # 03 and 06
+
+
+BERT_BASE = "https://tfhub.dev/tensorflow/bert_en_uncased_L-12_H-768_A-12/4"
+
+PROFILES: dict[str, dict] = {
+    "colab": dict(
+        seed=0,
+        expects_gpu=True,
+        data_source="bigquery",
+        gpt2_model="355M",
+        gpt2_steps=1000,
+        gpt2_batch_size=1,
+        gpt2_learning_rate=1e-4,
+        bert_encoder=BERT_BASE,
+        bert_max_seq_length=128,
+        bert_batch_size=32,
+        bert_epochs=3,
+        bert_learning_rate=2e-5,
+        fake_comments=0,
+        candidates_per_comment=10,
+    ),
+    "tiny": dict(
+        seed=0,
+        expects_gpu=False,
+        data_source="sample",
+        gpt2_model="tiny",
+        gpt2_steps=60,
+        gpt2_batch_size=1,
+        gpt2_learning_rate=1e-3,
+        bert_encoder="tiny",
+        bert_max_seq_length=64,
+        bert_batch_size=16,
+        bert_epochs=2,
+        bert_learning_rate=1e-3,
+        fake_comments=40,
+        candidates_per_comment=4,
+    ),
+}
+
+
+class SettingsError(ValueError):
+    """An unknown profile or parameter, or a value of the wrong type."""
+
+
+def resolve_profile(profile: str | None = None) -> str:
+    """The notebook's PROFILE if set, else $BOT_PROFILE, else "colab" on Colab and "tiny" elsewhere."""
+    name = profile or os.environ.get("BOT_PROFILE") or ("colab" if runtime.in_colab() else "tiny")
+    if name not in PROFILES:
+        raise SettingsError(f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}")
+    return name
+
+
+def _check_type(name: str, value, kind: type):
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
+        raise SettingsError(f"parameter {name} must be {kind.__name__}, got {value!r}")
+    return value
+
+
+def make_settings(profile: str | None = None, **params) -> Settings:
+    """Settings for `profile` (see resolve_profile) with `params` overriding its defaults.
+
+    A parameter given as None keeps the profile's default, so notebooks can pass every
+    parameter they have and leave the ones a person did not set as None.
+    """
+    name = resolve_profile(profile)
+    kinds = {f.name: f.type for f in fields(Settings)}
+    values = dict(PROFILES[name], profile=name)
+    for key, value in params.items():
+        if key not in kinds or key == "profile":
+            near = difflib.get_close_matches(key, kinds, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise SettingsError(f"unknown parameter {key!r}{hint}; known: {', '.join(k for k in kinds if k != 'profile')}")
+        if value is not None:
+            values[key] = _check_type(key, value, {"int": int, "float": float, "str": str, "bool": bool}[kinds[key]])
+    return Settings(**values)
+
+
+def as_dict(settings: Settings) -> dict:
+    return dataclasses.asdict(settings)

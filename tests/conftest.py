@@ -1,0 +1,23 @@
+"""Test session setup. Runs before nbval starts notebook kernels, so the kernels inherit it."""
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+
+def pytest_sessionstart(session):
+    # Notebooks run on the tiny profile, in a Drive folder of their own (never ./drive).
+    os.environ["BOT_PROFILE"] = "tiny"
+    os.environ.setdefault("BOT_DRIVE_ROOT", tempfile.mkdtemp(prefix="bot-drive-"))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture
+def drive(tmp_path, monkeypatch):
+    """An empty Drive root for one test."""
+    root = tmp_path / "drive"
+    root.mkdir()
+    monkeypatch.setenv("BOT_DRIVE_ROOT", str(root))
+    return root
