@@ -14,7 +14,10 @@ $(VENV)/.installed: requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
-	-git rev-parse --git-dir >/dev/null 2>&1 && $(BIN)/nbstripout --install --keep-id 2>/dev/null
+	# git filter that strips outputs on commit; nbstripout --install forgets --keep-id, so set it after.
+	-git rev-parse --git-dir >/dev/null 2>&1 && $(BIN)/nbstripout --install 2>/dev/null && \
+	  git config filter.nbstripout.clean "'$(abspath $(BIN))/python' -m nbstripout --keep-id" && \
+	  git config diff.ipynb.textconv "'$(abspath $(BIN))/python' -m nbstripout -t --keep-id"
 	touch $@
 
 demo: setup
