@@ -57,9 +57,13 @@ def test_bigquery_gives_the_same_prepared_files_as_the_sample(standin, tmp_path,
 
 def test_bytes_cap_stops_before_running(standin, tmp_path):
     before_runs, before_jobs = len(standin.executed), len(standin.jobs)
-    with pytest.raises(bigquery_source.BytesCapError, match=r"nothing was run: 2019-01 \(196\.\d KB\).*MAX_BYTES_PER_MONTH"):
+    sizes = {m: sum(size for name, (_, size) in standin.tables.items() if name.endswith(m.replace("-", "_")))
+             for m in MONTHS}
+    cap = sorted(sizes.values())[1]  # between the smallest and the largest month
+    over = [m for m in MONTHS if sizes[m] > cap]
+    with pytest.raises(bigquery_source.BytesCapError, match=rf"nothing was run: {over[0]} \([\d.]+ KB\).*MAX_BYTES_PER_MONTH"):
         pull.pull("bigquery", Paths(tmp_path), SUBREDDITS, MONTHS, comments_table=COMMENTS, posts_table=POSTS,
-                  max_bytes=150_000, bigquery_client=standin.client(), progress=False)
+                  max_bytes=cap, bigquery_client=standin.client(), progress=False)
     assert len(standin.executed) == before_runs and len(standin.jobs) == before_jobs
     assert not (tmp_path / "prepared").exists()
 
