@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import calendar
 import json
+import queue
 import re
+import threading
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -56,24 +58,15 @@ def subreddit_pattern(subreddits) -> re.Pattern:
     return re.compile(rb'"subreddit":\s*"(?i:' + names + rb')"')
 
 
-def iter_blocks(path: Path, progress=None) -> Iterator[tuple[bytes, int, int]]:
-    """Decompressed blocks of a zstd file (any number of frames) as (buffer, start, end): whole
-    lines are in buffer[start:end]. No copies beyond what the decompressor returns.
-
-    Raises DumpError for a file that is not zstd or that ends in the middle of a frame."""
+def _decompressed(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(compressed bytes read, decompressed bytes) pieces of a zstd file of any number of frames."""
     import zstandard
 
     decompressor = zstandard.ZstdDecompressor(max_window_size=WINDOW)
-    rest = b""  # an unfinished line from the previous block
     with open(path, "rb") as f:
         stream = decompressor.decompressobj(write_size=WRITE_SIZE)
         started = False
-        while True:
-            raw = f.read(READ_SIZE)
-            if progress is not None:
-                progress.update(len(raw))
-            if not raw:
-                break
+        while raw := f.read(READ_SIZE):
             started = True
             try:
                 data = stream.decompress(raw)
@@ -82,20 +75,72 @@ def iter_blocks(path: Path, progress=None) -> Iterator[tuple[bytes, int, int]]:
                     data += stream.decompress(leftover)
             except zstandard.ZstdError as error:
                 raise DumpError(f"{path} is not a readable zstd file ({error}); download it again") from None
-            start = 0
-            if rest:
-                first = data.find(b"\n")
-                if first < 0:
-                    rest += data
-                    continue
-                start = first + 1
-                yield rest + data[:start], 0, len(rest) + start
-            end = data.rfind(b"\n", start) + 1
-            if end > start:
-                yield data, start, end
-            rest = data[max(end, start):]
+            yield len(raw), data
         if started and not stream.eof:
             raise DumpError(f"{path} ends in the middle of a zstd frame (an interrupted download?); download it again")
+
+
+def _in_background(items: Iterator, depth: int = 4) -> Iterator:
+    """The items of `items`, produced by a thread (zstd releases the GIL, so decompression overlaps
+    the caller's scanning); at most `depth` items wait in between. Errors reach the caller."""
+    pipe: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def send(message) -> bool:
+        while not stop.is_set():  # the caller may stop early: never block forever
+            try:
+                pipe.put(message, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def produce():
+        try:
+            for item in items:
+                if not send((None, item)):
+                    return
+            send((None, done))
+        except BaseException as error:  # noqa: BLE001 - handed to the caller
+            send((error, None))
+
+    worker = threading.Thread(target=produce, name="dump-decompress", daemon=True)
+    worker.start()
+    try:
+        while True:
+            error, item = pipe.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+def iter_blocks(path: Path, progress=None) -> Iterator[tuple[bytes, int, int]]:
+    """Decompressed blocks of a zstd file as (buffer, start, end): whole lines are in
+    buffer[start:end]. No copies beyond what the decompressor returns.
+
+    Raises DumpError for a file that is not zstd or that ends in the middle of a frame."""
+    rest = b""  # an unfinished line from the previous block
+    for read, data in _in_background(_decompressed(path)):
+        if progress is not None:
+            progress.update(read)
+        start = 0
+        if rest:
+            first = data.find(b"\n")
+            if first < 0:
+                rest += data
+                continue
+            start = first + 1
+            yield rest + data[:start], 0, len(rest) + start
+        end = data.rfind(b"\n", start) + 1
+        if end > start:
+            yield data, start, end
+        rest = data[max(end, start):]
     if rest.strip():
         yield rest + b"\n", 0, len(rest) + 1
 
