@@ -282,12 +282,16 @@ def _start(out_path: Path, columns: list[str], key: str) -> set[str]:
     if found != header:
         raise ValueError(f"{out_path} has columns {found.decode('utf-8', 'replace').strip()!r}, "
                          f"not {header.decode().strip()!r}: delete it, or write to another file")
-    entries = _log_entries(log)
-    if not entries:  # a file written elsewhere: trust the keys it holds
-        done = pd.read_csv(out_path, dtype=str, keep_default_na=False)[key]
-        return set(done)
+    entries, size = _log_entries(log), out_path.stat().st_size
+    if not entries or size < int(entries[-1]["end"]):
+        # A file written elsewhere (or a log that is not its own): trust the keys the file holds.
+        done = set(pd.read_csv(out_path, dtype=str, keep_default_na=False)[key])
+        lines = [{"key": k, "end": size} for k in [None, *sorted(done)]]
+        with atomic_path(log) as tmp:
+            tmp.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+        return done
     end = int(entries[-1]["end"])
-    if out_path.stat().st_size > end:  # rows of the comment in flight when the last run stopped
+    if size > end:  # rows of the comment in flight when the last run stopped
         with open(out_path, "r+b") as f:
             f.truncate(end)
     return {str(e["key"]) for e in entries if e["key"] is not None}

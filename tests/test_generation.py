@@ -150,6 +150,22 @@ def test_resumable_refuses_a_file_with_other_columns(tmp_path):
         generation.generate_resumable(None, items, "comment_id", "body", out, 2)
 
 
+def test_resumable_trusts_a_file_without_its_log_and_cuts_a_partial_comment(tmp_path):
+    out = tmp_path / "c.csv"
+    items = pd.DataFrame({"comment_id": ["a", "b"], "comment": ["hello", "there"]})
+    out.write_text("comment_id,comment,candidate,candidate_tokens\na,hello,hi,1\nb,there,\"yo\nyo\",3\n")
+    # Every key is in the file already: nothing to generate, so no engine is needed.
+    df = generation.generate_resumable(None, items, "comment_id", "comment", out, 2, progress=False)
+    assert list(df["candidate"]) == ["hi", "yo\nyo"] and list(df["candidate_tokens"]) == [1, 3]
+    log = generation.progress_path(out)
+    assert [json.loads(line)["key"] for line in log.read_text().splitlines()] == [None, "a", "b"]
+    size = out.stat().st_size
+    with open(out, "a", encoding="utf-8") as f:
+        f.write('c,x,"cut short by a cra')
+    generation.generate_resumable(None, items, "comment_id", "comment", out, 2, progress=False)
+    assert out.stat().st_size == size  # the partial rows are gone
+
+
 def test_clean_reply_as_the_original():
     assert generation.clean_reply("  Hi&amp;#x200B; there \n\n\n second\u200b line  ") == "Hi there\nsecond line"
     assert generation.prompt_text("a comment") == "<|startoftext|>a comment [SEP]"
