@@ -82,7 +82,9 @@ class ReplyEngine:
         with self.graph.as_default():
             self._build(tf, model)
             variables = [v for v in tf.compat.v1.global_variables() if v.name.startswith("model/")]
-            self.sess = tf.compat.v1.Session(graph=self.graph)
+            config = tf.compat.v1.ConfigProto()
+            config.gpu_options.allow_growth = True  # as gpt-2-simple's sessions: share the GPU politely
+            self.sess = tf.compat.v1.Session(graph=self.graph, config=config)
             tf.compat.v1.train.Saver(var_list=variables).restore(self.sess, ckpt)
         self.graph.finalize()  # nothing can add nodes after this: the graph never grows
 
