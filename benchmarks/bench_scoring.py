@@ -1,6 +1,6 @@
 """Benchmark: the scorer against the bare models' forward pass, in one run.
 
-    PYTHONPATH=. python benchmarks/bench_scoring.py [--rows 256] [--batch-size 32] [--max-seq-length 128]
+    PYTHONPATH=. python benchmarks/bench_scoring.py [--rows 128] [--batch-size 32] [--max-seq-length 128]
 
 Builds, locally, a randomly initialised encoder shaped like small BERT (4 layers, hidden 512,
 8 heads, intermediate 2048, the TF Hub interface, vocabulary from the bundled sample comments),
@@ -42,7 +42,7 @@ def rows(n: int, seed: int = 0) -> pd.DataFrame:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=256)
+    parser.add_argument("--rows", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-seq-length", type=int, default=128)
     parser.add_argument("--repeat", type=int, default=3)

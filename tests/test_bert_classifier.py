@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import helpers  # noqa: F401 - sets TF_USE_LEGACY_KERAS before TensorFlow loads
 import numpy as np
@@ -66,7 +67,7 @@ def test_export_reloads_in_a_fresh_process_with_the_same_scores(trained, tmp_pat
         "p = c.predict(rows['comments'], rows['replies'], batch_size=7)\n"
         "print(json.dumps(dict(labels=c.labels, max_len=c.tokenizer.max_seq_length, lower=c.tokenizer.do_lower_case, p=p.tolist())))\n"
     )
-    env = dict(os.environ, PYTHONPATH=os.getcwd(), TF_CPP_MIN_LOG_LEVEL="3")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), TF_CPP_MIN_LOG_LEVEL="3")
     done = subprocess.run([sys.executable, "-c", script, str(trained["path"]), str(rows)], capture_output=True,
                           text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
