@@ -121,8 +121,11 @@ class Ledger:
     def append(self, state: str, key: str, **fields) -> dict:
         entry = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "state": state, "key": key, **fields}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        line = json.dumps(entry, ensure_ascii=False) + "\n"
+        with open(self.path, "ab+") as f:
+            if f.tell() and (f.seek(-1, os.SEEK_END), f.read(1))[1] != b"\n":
+                line = "\n" + line  # close a line torn by a crash, so this entry stands alone
+            f.write(line.encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
         return entry
