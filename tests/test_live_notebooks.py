@@ -1,0 +1,103 @@
+"""Notebooks 06 and 07 run headless with papermill: offline on the bundled sample (dry run), and
+live against the stand-in Reddit with the secrets in the environment; a person's approval in
+review.csv decides what is posted, each reply exactly once, and no executed notebook, summary or
+ledger contains a secret."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from reddit_standin import StandIn, demo_state, use_standin
+
+from helpers import credentials, posting, runner
+from helpers.paths import Paths
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+DATE = "2030-01-02"
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """A Drive folder holding what 06 and 07 read: notebooks 01-05 run on the tiny profile."""
+    root = tmp_path_factory.mktemp("live-models")
+    env = {**os.environ, "BOT_DRIVE_ROOT": str(root), "BOT_PROFILE": "tiny"}
+    done = subprocess.run([sys.executable, "-m", "helpers.runner", "--profile", "tiny", "--only", "01", "02", "03", "04", "05"],
+                          env=env, capture_output=True, text=True, cwd=NOTEBOOKS.parent)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return root
+
+
+@pytest.fixture
+def drive(models, tmp_path, monkeypatch):
+    """A fresh Drive folder sharing the models (and prepared files) of `models`."""
+    root = tmp_path / "drive"
+    root.mkdir()
+    for entry in ("models", "prepared"):
+        (root / entry).symlink_to(models / entry)
+    monkeypatch.setenv("BOT_DRIVE_ROOT", str(root))
+    monkeypatch.setenv("BOT_PROFILE", "tiny")
+    return root
+
+
+def execute(name: str, root: Path, **parameters) -> dict:
+    """Run one notebook with papermill; returns its summary (fails the test with the cell's error)."""
+    lines = []
+    code = runner.run([NOTEBOOKS / f"{name}.ipynb"], "tiny", root, {"RUN_DATE": DATE, **parameters}, log=lines.append)
+    assert code == 0, "\n".join(lines)
+    return json.loads(Paths(root).file("summary", notebook=name).read_text())
+
+
+def executed_text(root: Path) -> str:
+    """Everything the runs left on Drive as text: executed notebooks, summaries, ledger, run files."""
+    files = [p for p in root.rglob("*") if p.is_file() and p.suffix in (".ipynb", ".json", ".jsonl", ".csv")
+             and "models" not in p.parts and "prepared" not in p.parts]
+    return "\n".join(p.read_text(errors="replace") for p in files)
+
+
+def test_offline_sample_runs_end_to_end_as_a_dry_run(drive, monkeypatch):
+    for name in ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_USERNAME", "REDDIT_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)  # no account needed
+    credentials.forget_secrets()
+    s6 = execute("06_generate_candidates", drive)
+    assert s6["source"] == "sample" and s6["counts"]["to_answer"] > 0
+    assert all(s6["metrics"][f"skipped: {r}"] > 0 for r in ("thread locked or archived", "bot or AutoModerator",
+                                                           "comment deleted or removed", "our own comment"))
+    cands = pd.read_csv(Paths(drive).file("candidates", date=DATE))
+    assert len(cands) == s6["counts"]["candidates"] > 0
+    s7 = execute("07_score_review_post", drive, MIN_PROB_REAL=0.0, APPROVE_ALL=True)
+    assert s7["dry_run"] is True and s7["counts"]["candidates"] == len(cands)
+    review = posting.read_review(Paths(drive), DATE)
+    assert len(review) == s7["counts"]["proposed"] and review["submission_id"].is_unique
+    entries = posting.Ledger(Paths(drive).file("ledger")).entries()
+    assert {e["state"] for e in entries} <= {"dry_run"}
+    assert s7["counts"].get("post: dry run", 0) == min(3, len(review))
+
+
+def test_live_run_against_the_standin_posts_only_approved_replies_once(drive, monkeypatch, tmp_path):
+    with StandIn(demo_state()) as server:
+        use_standin(monkeypatch, tmp_path / "config", server)
+        st = server.state
+        s6 = execute("06_generate_candidates", drive, SOURCE="reddit", SUBREDDITS="AskReddit, todayilearned")
+        assert s6["source"] == "reddit" and s6["counts"]["posts"] == 4
+        cands = pd.read_csv(Paths(drive).file("candidates", date=DATE))
+        assert set(cands["comment_id"]) == {"c1", "c2", "c7", "c8"}  # every skip rule applied live
+        execute("07_score_review_post", drive, MIN_PROB_REAL=0.0, PAUSE_MINUTES_MIN=0.0, PAUSE_MINUTES_MAX=0.0)
+        assert st.posted == []  # dry run by default
+        review = posting.read_review(Paths(drive), DATE)
+        assert set(review["submission_id"]) <= {"p1", "p3"} and len(review) >= 1
+        review.loc[0, "approved"] = "yes"
+        review.to_csv(Paths(drive).file("review", date=DATE), index=False)  # a person approves one reply
+        live = dict(MIN_PROB_REAL=0.0, PAUSE_MINUTES_MIN=0.0, PAUSE_MINUTES_MAX=0.0, DRY_RUN=False)
+        s7 = execute("07_score_review_post", drive, **live)
+        assert s7["counts"]["post: posted"] == 1
+        assert [p["parent_id"] for p in st.posted] == [review.loc[0, "comment_id"]]
+        assert st.posted[0]["text"].startswith(review.loc[0, "reply"]) and "I am a bot" in st.posted[0]["text"]
+        again = execute("07_score_review_post", drive, **live)
+        assert again["counts"]["post: already posted"] == 1 and len(st.posted) == 1
+        text = executed_text(drive)
+        assert "POSTING approved replies" in text
+        for secret in (st.client_id, st.client_secret, st.username, st.password):
+            assert secret not in text
