@@ -1,0 +1,320 @@
+"""Candidate replies from a fine-tuned GPT-2: load once, build the sampling graph once, stop early.
+
+gpt-2-simple's own `generate()` adds graph nodes on every call and always samples up to 1023
+tokens; `ReplyEngine` builds one sampling graph (a `tf.while_loop` fed through placeholders) and
+leaves the loop as soon as every candidate has written `<|endoftext|>`.
+
+    with ReplyEngine(checkpoint_dir, run_name, max_reply_tokens=128) as engine:
+        replies = engine.generate(["a comment"], n=10)   # [[Reply(text, tokens), ...]]
+
+The prompt is a fine-tuning row up to the separator: gpt-2-simple feeds each CSV row to
+fine-tuning as `<|startoftext|>comment [SEP] reply<|endoftext|>`, so the prompt is
+`<|startoftext|>comment [SEP]` and the reply is what the model writes up to `<|endoftext|>`.
+gpt-2-simple (and so TensorFlow's graph mode) is imported only when an engine is made.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+START, END, SEP = "<|startoftext|>", "<|endoftext|>", "[SEP]"
+ZERO_WIDTH = re.compile(r"(?:&amp;)*&#x200[bB];|[\u200b\u200c\u200d\u2060\ufeff]")
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str  # cleaned reply, without the prompt
+    tokens: int  # tokens the model wrote for it (before <|endoftext|>)
+
+
+def prompt_text(comment: str) -> str:
+    """The fine-tuning row of `comment` up to (and with) the separator."""
+    return f"{START}{comment} {SEP}"
+
+
+def clean_reply(text: str) -> str:
+    """Clean a reply as the original notebooks did: drop zero-width entities (`&amp;#x200B;`),
+    collapse repeated newlines, tidy whitespace."""
+    text = ZERO_WIDTH.sub("", text)
+    text = re.sub(r"[ \t\r\f\v]+", " ", text)
+    text = re.sub(r"\n\s*\n+", "\n", text)
+    return "\n".join(line.strip() for line in text.split("\n")).strip()
+
+
+class ReplyEngine:
+    """A fine-tuned gpt-2-simple run, loaded once, with one sampling graph for every comment."""
+
+    def __init__(self, checkpoint_dir, run_name: str, *, max_reply_tokens: int = 128, seed: int = 0,
+                 checkpoint: str = "latest"):
+        import tensorflow as tf
+        from gpt_2_simple.src import encoder, model  # graph mode from here on, for the process
+
+        self.run_dir = Path(checkpoint_dir) / run_name
+        missing = [f for f in ("hparams.json", "encoder.json", "vocab.bpe") if not (self.run_dir / f).is_file()]
+        ckpt = tf.train.latest_checkpoint(str(self.run_dir)) if checkpoint == "latest" else str(self.run_dir / checkpoint)
+        if missing or not ckpt:
+            raise FileNotFoundError(
+                f"{self.run_dir} is not a fine-tuned GPT-2 run (missing {', '.join(missing) or 'a checkpoint'}); "
+                f"it is written by 02_finetune_gpt2: run that notebook first with the same run name.")
+        self.checkpoint = ckpt
+        self.enc = encoder.get_encoder(str(self.run_dir))
+        self.hparams = model.default_hparams()
+        self.hparams.override_from_dict(json.loads((self.run_dir / "hparams.json").read_text()))
+        self.n_ctx = self.hparams.n_ctx
+        if not 0 < max_reply_tokens <= self.n_ctx - 16:
+            raise ValueError(f"max_reply_tokens must be between 1 and {self.n_ctx - 16} (n_ctx {self.n_ctx}), "
+                             f"got {max_reply_tokens}")
+        self.max_reply_tokens = int(max_reply_tokens)
+        self.seed = int(seed)
+        self.end_ids = self.enc.encode(END)  # how fine-tuning saw the marker: a few ordinary tokens
+        self.end_id = self.enc.encoder.get(END, -1)  # GPT-2's single special token, if any
+        self.prefix_ids, self.sep_ids = self.enc.encode(START), self.enc.encode(" " + SEP)
+        self.stats: Counter = Counter(dict.fromkeys(
+            ("comments", "trimmed", "candidates", "kept", "never_ended", "empty", "tokens"), 0))
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            self._build(tf, model)
+            variables = [v for v in tf.compat.v1.global_variables() if v.name.startswith("model/")]
+            self.sess = tf.compat.v1.Session(graph=self.graph)
+            tf.compat.v1.train.Saver(var_list=variables).restore(self.sess, ckpt)
+        self.graph.finalize()  # nothing can add nodes after this: the graph never grows
+
+    def _build(self, tf, model):
+        hp = self.hparams
+        ph = tf.compat.v1.placeholder
+        self._prompt = ph(tf.int32, [1, None], "prompt")
+        self._n = ph(tf.int32, [], "n")
+        self._temperature = ph(tf.float32, [], "temperature")
+        self._top_k = ph(tf.int32, [], "top_k")
+        self._top_p = ph(tf.float32, [], "top_p")
+        self._max_len = ph(tf.int32, [], "max_len")
+        self._seed = ph(tf.int64, [2], "seed")
+        end_ids = tf.constant(self.end_ids, tf.int32)
+        n_end = len(self.end_ids)
+
+        def run_model(tokens, past=None):
+            out = model.model(hparams=hp, X=tokens, past=past, reuse=tf.compat.v1.AUTO_REUSE)
+            presents = out["present"]
+            presents.set_shape(model.past_shape(hparams=hp, batch_size=None))
+            return out["logits"], presents
+
+        def top_k(logits):
+            k = tf.minimum(self._top_k, hp.n_vocab)
+            kth = tf.math.top_k(logits, k=k).values[:, -1:]
+            return tf.where(logits < kth, tf.fill(tf.shape(logits), -1e10), logits)
+
+        def top_p(logits):  # nucleus: keep the smallest set of tokens whose probability reaches p
+            ordered = tf.sort(logits, direction="DESCENDING")
+            before = tf.cumsum(tf.nn.softmax(ordered), axis=1, exclusive=True)
+            cutoff = tf.reduce_min(tf.where(before < self._top_p, ordered, tf.fill(tf.shape(ordered), 1e10)),
+                                   axis=1, keepdims=True)
+            return tf.where(logits < cutoff, tf.fill(tf.shape(logits), -1e10), logits)
+
+        # The prompt runs once (batch 1); its keys/values are copied to the n candidates.
+        _, prompt_past = run_model(self._prompt[:, :-1])
+        n = self._n
+        loop_vars = [
+            tf.constant(0),
+            tf.tile(prompt_past, [n, 1, 1, 1, 1, 1]),
+            tf.tile(self._prompt[:, -1], [n]),
+            tf.zeros([n, 0], tf.int32),  # tokens written so far
+            tf.fill([n, n_end], -1),  # the last len(<|endoftext|>) tokens
+            tf.zeros([n], tf.bool),  # ended yet?
+            tf.fill([n], -1),  # reply length in tokens, once ended
+        ]
+
+        def body(i, past, prev, out, window, done, length):
+            logits, presents = run_model(prev[:, tf.newaxis], past)
+            logits = logits[:, -1, :] / self._temperature
+            logits = tf.cond(self._top_p > 0.0, lambda: top_p(logits),
+                             lambda: tf.cond(self._top_k > 0, lambda: top_k(logits), lambda: logits))
+            seed = self._seed + tf.stack([tf.constant(0, tf.int64), tf.cast(i, tf.int64)])
+            token = tf.random.stateless_categorical(logits, 1, seed=seed, dtype=tf.int32)[:, 0]
+            window = tf.concat([window[:, 1:], token[:, tf.newaxis]], axis=1)
+            by_text = tf.reduce_all(tf.equal(window, end_ids), axis=1) & ~done
+            by_token = tf.equal(token, self.end_id) & ~done & ~by_text
+            length = tf.where(by_text, i + 1 - n_end, tf.where(by_token, i, length))
+            return (i + 1, tf.concat([past, presents], axis=-2), token,
+                    tf.concat([out, token[:, tf.newaxis]], axis=1), window, done | by_text | by_token, length)
+
+        def cond(i, past, prev, out, window, done, length):
+            return (i < self._max_len) & ~tf.reduce_all(done)
+
+        shapes = [tf.TensorShape([]), tf.TensorShape(model.past_shape(hparams=hp, batch_size=None)),
+                  tf.TensorShape([None]), tf.TensorShape([None, None]), tf.TensorShape([None, n_end]),
+                  tf.TensorShape([None]), tf.TensorShape([None])]
+        _, _, _, self._tokens, _, self._done, self._length = tf.while_loop(
+            cond, body, loop_vars, shape_invariants=shapes, parallel_iterations=1)
+
+    # -- prompts ---------------------------------------------------------------------------------
+    def prompt_ids(self, comment: str) -> tuple[list[int], bool]:
+        """Token ids of the prompt for `comment`, trimmed from the comment's start so that prompt
+        plus the longest reply fit the context window; and whether it was trimmed."""
+        ids = self.enc.encode(prompt_text(comment))
+        budget = self.n_ctx - self.max_reply_tokens
+        if len(ids) <= budget:
+            return ids, False
+        keep = budget - len(self.prefix_ids) - len(self.sep_ids)
+        return self.prefix_ids + self.enc.encode(comment)[-keep:] + self.sep_ids, True
+
+    def _reply(self, tokens, done: bool, length: int) -> Reply | None:
+        if not done:  # the marker may have come out in other tokens than fine-tuning's
+            length = len(tokens)
+        text = self.enc.decode(tokens[:length].tolist())
+        if not done and END not in text:
+            self.stats["never_ended"] += 1
+            return None
+        cut = min((text.find(m) for m in (END, START) if m in text), default=-1)
+        if cut >= 0:  # an earlier marker than the one that stopped the sample
+            text = text[:cut]
+            length = len(self.enc.encode(text))
+        text = clean_reply(text)
+        if not text:
+            self.stats["empty"] += 1
+            return None
+        self.stats["kept"] += 1
+        self.stats["tokens"] += int(length)
+        return Reply(text, int(length))
+
+    # -- generation ------------------------------------------------------------------------------
+    def generate(self, comments, n: int, temperature: float = 0.7, top_k: int = 40, top_p: float = 0.0,
+                 *, progress: bool = False) -> list[list[Reply]]:
+        """`n` candidate replies to each comment (those that ended; fewer when some never did)."""
+        if isinstance(comments, str):
+            raise TypeError("generate() takes a list of comments; wrap a single comment in a list")
+        if n < 1 or temperature <= 0 or top_k < 0 or not 0.0 <= top_p < 1.0:
+            raise ValueError(f"need n >= 1, temperature > 0, top_k >= 0, 0 <= top_p < 1; "
+                             f"got n={n}, temperature={temperature}, top_k={top_k}, top_p={top_p}")
+        if progress:
+            from tqdm.auto import tqdm
+
+            comments = tqdm(comments, desc="comments", unit="comment")
+        results = []
+        for comment in comments:
+            comment = str(comment)
+            ids, trimmed = self.prompt_ids(comment)
+            feed = {self._prompt: [ids], self._n: n, self._temperature: temperature, self._top_k: top_k,
+                    self._top_p: top_p, self._max_len: self.max_reply_tokens,
+                    self._seed: [self.seed, zlib.crc32(comment.encode("utf-8"))]}
+            tokens, done, length = self.sess.run((self._tokens, self._done, self._length), feed)
+            self.stats.update(comments=1, trimmed=int(trimmed), candidates=n)
+            replies = [self._reply(tokens[j], bool(done[j]), int(length[j])) for j in range(n)]
+            results.append([r for r in replies if r is not None])
+        return results
+
+    def node_count(self) -> int:
+        """Nodes in the sampling graph (the same after any number of comments)."""
+        return len(self.graph.as_graph_def().node)
+
+    def close(self):
+        self.sess.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ReplyEngine({str(self.run_dir)!r}, checkpoint={Path(self.checkpoint).name!r}, " \
+               f"max_reply_tokens={self.max_reply_tokens}, seed={self.seed})"
+
+
+# -- resumable generation ------------------------------------------------------------------------
+def progress_path(out_path: Path) -> Path:
+    """The log beside `out_path` that records each finished comment and where its rows end."""
+    return out_path.with_name(f".{out_path.name}.progress")
+
+
+def _append(path: Path, data: bytes) -> int:
+    with open(path, "ab") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+        return f.tell()
+
+
+def _log_entries(log: Path) -> list[dict]:
+    entries = []
+    if log.is_file():
+        for line in log.read_text(encoding="utf-8").splitlines(keepends=True):
+            if line.endswith("\n"):
+                try:
+                    entries.append(json.loads(line))
+                except json.JSONDecodeError:
+                    break
+    return entries
+
+
+def _start(out_path: Path, columns: list[str], key: str) -> set[str]:
+    """Prepare `out_path` for appending; returns the keys already done."""
+    import pandas as pd
+
+    from .exchange import atomic_path
+
+    log = progress_path(out_path)
+    header = (",".join(f'"{c}"' if ("," in c or '"' in c) else c for c in columns) + "\n").encode("utf-8")
+    if not out_path.is_file():
+        log.unlink(missing_ok=True)
+        with atomic_path(out_path) as tmp:
+            tmp.write_bytes(header)
+        _append(log, (json.dumps({"key": None, "end": len(header)}) + "\n").encode("utf-8"))
+        return set()
+    with open(out_path, "rb") as f:
+        found = f.readline()
+    if found != header:
+        raise ValueError(f"{out_path} has columns {found.decode('utf-8', 'replace').strip()!r}, "
+                         f"not {header.decode().strip()!r}: delete it, or write to another file")
+    entries = _log_entries(log)
+    if not entries:  # a file written elsewhere: trust the keys it holds
+        done = pd.read_csv(out_path, dtype=str, keep_default_na=False)[key]
+        return set(done)
+    end = int(entries[-1]["end"])
+    if out_path.stat().st_size > end:  # rows of the comment in flight when the last run stopped
+        with open(out_path, "r+b") as f:
+            f.truncate(end)
+    return {str(e["key"]) for e in entries if e["key"] is not None}
+
+
+def generate_resumable(engine: ReplyEngine, items, key: str, comment_col: str, out_path, n: int,
+                       *, progress: bool = True, **sampling):
+    """Append each item's candidates to the CSV `out_path` (rows of `items` + `candidate` +
+    `candidate_tokens`), one comment at a time, skipping keys already there; a crash loses at most
+    the comment in flight. Returns the whole file as a DataFrame."""
+    import pandas as pd
+
+    for column in (key, comment_col):
+        if column not in items.columns:
+            raise KeyError(f"items have no column {column!r} (columns: {', '.join(items.columns)})")
+    out_path = Path(out_path)
+    columns = [*items.columns, "candidate", "candidate_tokens"]
+    done = _start(out_path, columns, key)
+    todo = items.assign(**{key: items[key].astype(str)}).drop_duplicates(key)
+    todo = todo[~todo[key].isin(done)]
+    rows = todo.to_dict("records")
+    if progress:
+        from tqdm.auto import tqdm
+
+        rows = tqdm(rows, desc="comments", unit="comment", initial=len(done), total=len(done) + len(todo))
+    log = progress_path(out_path)
+    for item in rows:
+        replies = engine.generate([str(item[comment_col])], n, **sampling)[0]
+        chunk = pd.DataFrame([{**item, "candidate": r.text, "candidate_tokens": r.tokens} for r in replies],
+                             columns=columns)
+        end = _append(out_path, chunk.to_csv(index=False, header=False).encode("utf-8"))
+        entry = {"key": item[key], "end": end, "candidates": len(replies)}
+        _append(log, (json.dumps(entry) + "\n").encode("utf-8"))
+    return read_candidates(out_path)
+
+
+def read_candidates(out_path):
+    """The CSV written by generate_resumable, all columns as text except `candidate_tokens`."""
+    import pandas as pd
+
+    df = pd.read_csv(out_path, dtype=str, keep_default_na=False)
+    return df.assign(candidate_tokens=pd.to_numeric(df["candidate_tokens"]).astype("int64"))
