@@ -14,7 +14,8 @@ DEFAULT_BLOCKLIST = (
 )
 NEAR_COPY = 0.95  # similarity to the parent comment at or above which a reply is a near-copy
 URL = re.compile(r"https?://|www\.|\[[^\]]*\]\([^)]*\)|\b[\w-]+\.(?:com|org|net|io|ly|co|gg|me|tv)\b", re.I)
-MARKERS = ("[SEP]", "<|")
+# leftover prompt markers, whole or in pieces: [SEP], <|...|>, "endoftext"
+MARKERS = re.compile(r"\[SEP\]?|\bSEP\]|<\||\|>|(?:start|end)oftext", re.I)
 
 # Guard names, in the order they are checked.
 GUARDS = ("empty", "markers", "url", "blocklist", "repetition", "near_copy")
@@ -52,7 +53,7 @@ def check(reply: str, parent: str, blocklist=DEFAULT_BLOCKLIST) -> list[str]:
     if not reply.strip():
         return ["empty"]
     failed = []
-    if any(m in reply for m in MARKERS):
+    if MARKERS.search(reply):
         failed.append("markers")
     if URL.search(reply):
         failed.append("url")

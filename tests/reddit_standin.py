@@ -5,9 +5,6 @@ scriptable: posts, comments, flags (locked, archived, deleted, removed), our acc
 failures injected per endpoint (RATELIMIT as HTTP 200 with json.errors, 403, 5xx, and "hang"
 crash points that block a request until the test kills the client). Posted comments are
 recorded in `state.posted`. No x-ratelimit-* headers are sent (prawcore would then sleep).
-
-Run on its own (e.g. for notebooks): `python tests/reddit_standin.py PORTFILE` serves a demo
-state until killed and writes its URL to PORTFILE.
 """
 from __future__ import annotations
 
@@ -340,10 +337,3 @@ def use_standin(monkeypatch, config_home: Path, server: StandIn, **secrets) -> N
         monkeypatch.setenv(name, value)
     credentials.forget_secrets()
 
-
-if __name__ == "__main__":
-    import sys
-
-    server = StandIn(demo_state())
-    Path(sys.argv[1]).write_text(server.url)
-    threading.Event().wait()

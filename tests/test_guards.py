@@ -12,6 +12,8 @@ PARENT = "Drinking a full glass of water as soon as I wake up."
     ("   \n ", "empty"),
     ("that is great [SEP] and more", "markers"),
     ("sure thing <|endoftext|>", "markers"),
+    ("sure thing endoftext|> more", "markers"),
+    ("and then [SEP to it", "markers"),
     ("read this https://example.org/page first", "url"),
     ("see www.example.com for more", "url"),
     ("go to example.com today", "url"),
