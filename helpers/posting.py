@@ -46,12 +46,12 @@ def proposals(selected: pd.DataFrame, reply_col: str = "candidate") -> pd.DataFr
 
 
 def write_review(paths: Paths, date: str, new: pd.DataFrame) -> pd.DataFrame:
-    """Write runs/<date>/review.csv. Rows already there (same comment_id) stay exactly as the
-    person left them (approval and any edit of the reply); new proposals are added below."""
+    """Write runs/<date>/review.csv. Rows already there stay exactly as the person left them
+    (approval and any edit of the reply); proposals for posts not in the file yet are added below."""
     path = paths.file("review", date=date)
     if path.is_file():
         old = exchange.read_table(paths, "review", allow_empty=True, date=date)
-        new = pd.concat([old, new[~new["comment_id"].isin(old["comment_id"])]], ignore_index=True)
+        new = pd.concat([old, new[~new["submission_id"].isin(old["submission_id"])]], ignore_index=True)
     exchange.write_table(new, paths, "review", date=date)
     return exchange.read_table(paths, "review", allow_empty=True, date=date)
 

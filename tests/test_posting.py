@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pandas as pd
 import prawcore.sessions
@@ -239,7 +240,7 @@ def test_a_crash_around_the_post_never_posts_twice(live, tmp_path, crash):
     posting.write_review(paths, DATE, world(st))
     ledger = posting.Ledger(paths.file("ledger"))
     st.fail("/api/comment", crash)
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     proc = subprocess.Popen([sys.executable, "-c", POSTER, str(paths.root), DATE, str(ledger.path)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
