@@ -11,8 +11,11 @@ SOURCES = ("sample", "bigquery", "dumps")
 
 
 def pull(source: str, paths: Paths, subreddits, months, *, comments_table: str = "", posts_table: str = "",
-         project: str = "", max_bytes: int = 0, progress: bool = True):
-    """Pairs from `source` for `subreddits` and `months` ('YYYY-MM'); returns (pairs, report)."""
+         project: str = "", max_bytes: int = 0, progress: bool = True, dumps_folder=None, bigquery_client=None):
+    """Pairs from `source` for `subreddits` and `months` ('YYYY-MM'); returns (pairs, report).
+
+    `dumps` reads `dumps_folder` (default: raw/ on Drive); `bigquery` uses `bigquery_client`
+    (default: one from your credentials, see bigquery_source.make_client)."""
     if source not in SOURCES:
         raise ValueError(f"unknown SOURCE {source!r}; choose one of: {', '.join(SOURCES)}")
     if not subreddits:
@@ -27,13 +30,13 @@ def pull(source: str, paths: Paths, subreddits, months, *, comments_table: str =
     elif source == "dumps":
         from . import dumps
 
-        submissions, comments, drops = dumps.read_dumps(paths.file("dumps"), subreddits, months or None, progress=progress)
+        submissions, comments, drops = dumps.read_dumps(dumps_folder or paths.file("dumps"), subreddits, months or None, progress=progress)
         pairs = join_pairs(submissions, comments, subreddits)
         report["reader_drops"] = dict(drops)
     else:
         from . import bigquery_source
 
-        client = bigquery_source.make_client(project or None)
+        client = bigquery_client or bigquery_source.make_client(project or None)
         pairs, bq_report = bigquery_source.pull_bigquery(
             client, comments_table, posts_table, months, subreddits, max_bytes, progress=progress)
         report.update(bq_report)

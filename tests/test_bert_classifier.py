@@ -1,0 +1,159 @@
+"""BERT classifier wiring: pair tokenization, thread split, training, export and reload, bad rows."""
+import json
+import os
+import subprocess
+import sys
+
+import helpers  # noqa: F401 - sets TF_USE_LEGACY_KERAS before TensorFlow loads
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import bert_classifier as bc
+from helpers import tiny_bert
+from helpers.paths import Paths
+
+POSITIVE = "great thanks love agree awesome nice".split()
+NEGATIVE = "terrible wrong hate disagree awful bad".split()
+FILLER = "the a of and to it is that was this for you on with".split()
+
+
+def synthetic_pairs(n: int, seed: int = 0) -> pd.DataFrame:
+    """Replies carry a word from one of two sets: the label. Three replies per thread."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        label = i % 2
+        words = [rng.choice(FILLER), rng.choice(POSITIVE if label else NEGATIVE)]
+        rng.shuffle(words)
+        rows.append(dict(submission_id=f"s{i // 3}", comment_id=f"c{i // 3}", label=label,
+                         comment=" ".join(rng.choice(FILLER, 4)) + f" thread{i // 3}", reply=" ".join(words)))
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny classifier trained on the synthetic task and exported."""
+    root = tmp_path_factory.mktemp("clf")
+    df = synthetic_pairs(1200)
+    enc = tiny_bert.build(root / "encoder", pd.concat([df.comment, df.reply]), seed=0)
+    encoder, vocab, lower = bc.load_encoder(str(enc))
+    tokenizer = bc.PairTokenizer(vocab, lower, max_seq_length=32)
+    train, test = bc.split_by_thread(df, 0.25, seed=0)
+    model = bc.build_classifier(encoder, 2, dropout=0.0)
+    bc.train(model, tokenizer.encode(train.comment, train.reply), train.label, epochs=4, batch_size=32,
+             learning_rate=3e-3, verbose=0)
+    proba = bc.predict_proba(model, tokenizer.encode(test.comment, test.reply))
+    path = bc.export(model, tokenizer, bc.REALISM_LABELS, root / "export")
+    return dict(path=path, test=test, proba=proba, tokenizer=tokenizer)
+
+
+def test_classifier_learns_a_separable_synthetic_task(trained):
+    metrics = bc.binary_metrics(trained["test"].label, trained["proba"][:, 1])
+    assert metrics["roc_auc"] > 0.9, metrics
+    assert metrics["balanced_accuracy"] > 0.8, metrics
+
+
+def test_export_reloads_in_a_fresh_process_with_the_same_scores(trained, tmp_path):
+    test = trained["test"]
+    rows = tmp_path / "rows.json"
+    rows.write_text(json.dumps(dict(comments=test.comment.tolist(), replies=test.reply.tolist())))
+    script = (
+        "import json, sys, helpers\n"
+        "from helpers.bert_classifier import Classifier\n"
+        "rows = json.load(open(sys.argv[2]))\n"
+        "c = Classifier(sys.argv[1])\n"
+        "p = c.predict(rows['comments'], rows['replies'], batch_size=7)\n"
+        "print(json.dumps(dict(labels=c.labels, max_len=c.tokenizer.max_seq_length, lower=c.tokenizer.do_lower_case, p=p.tolist())))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.getcwd(), TF_CPP_MIN_LOG_LEVEL="3")
+    done = subprocess.run([sys.executable, "-c", script, str(trained["path"]), str(rows)], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["labels"] == ["fake", "real"] and out["max_len"] == 32 and out["lower"] is True
+    np.testing.assert_allclose(np.array(out["p"]), trained["proba"], atol=1e-5)
+
+
+def test_export_carries_its_own_vocab(trained, tmp_path):
+    clf = bc.Classifier(trained["path"])
+    assert clf.tokenizer.vocab_file.startswith(str(trained["path"]))
+    assert open(clf.tokenizer.vocab_file).read() == open(trained["tokenizer"].vocab_file).read()
+
+
+def test_thread_split_puts_no_comment_on_both_sides():
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame(dict(submission_id=rng.choice([f"s{i}" for i in range(40)], 400)))
+    df["comment_id"] = [f"{s}_c{rng.integers(3)}" for s in df.submission_id]
+    df["comment"] = "text of " + df.comment_id
+    df.loc[df.submission_id == "s1", "comment"] = "lol"  # the same comment text in two threads
+    df.loc[df.submission_id == "s2", "comment"] = "LOL "
+    train, test = bc.split_by_thread(df, 0.25, seed=0)
+    assert len(train) + len(test) == len(df) and 0.1 < len(test) / len(df) < 0.45
+    for col in ("submission_id", "comment_id"):
+        assert not set(train[col]) & set(test[col])
+    assert not set(train.comment.str.strip().str.lower()) & set(test.comment.str.strip().str.lower())
+    again, _ = bc.split_by_thread(df, 0.25, seed=0)
+    pd.testing.assert_frame_equal(train, again)
+    with pytest.raises(ValueError, match="cannot split"):
+        bc.split_by_thread(df[df.submission_id == "s3"], 0.25)
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory):
+    path = tmp_path_factory.mktemp("vocab") / "vocab.txt"
+    path.write_text("\n".join(tiny_bert.build_vocab(["the cafe is open", "a reply"], size=300)) + "\n")
+    return bc.PairTokenizer(str(path), True, max_seq_length=12)
+
+
+def test_pairs_are_segments_a_and_b_truncated_longest_first(tokenizer):
+    x = tokenizer.encode(["the cafe"], ["a reply"], pad_to=12)
+    tok = tokenizer.tokenizer
+    words = tok.convert_ids_to_tokens([int(i) for i in x["input_word_ids"][0][: x["input_mask"][0].sum()]])
+    assert words == ["[CLS]", "the", "cafe", "[SEP]", "a", "reply", "[SEP]"]
+    assert x["input_type_ids"][0].tolist() == [0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0]
+    assert x["input_mask"][0].tolist() == [1] * 7 + [0] * 5
+    words, types = tokenizer.pair_ids("the " * 20, "a reply")
+    assert len(words) == 12 and types.count(1) == 3  # the long comment gave way, the short reply is whole
+
+
+def test_bad_rows_are_tokenized_truncated_or_dropped_and_counted(tokenizer):
+    df = pd.DataFrame(dict(
+        comment=["ok", "ok", None, "Café naïve 😀", "the " * 50_000, "ok"],
+        reply=["", float("nan"), "a reply", "Ünïcödé ✓ réply", "a reply " * 50_000, "  \n "]))
+    kept, drops = bc.drop_bad_pairs(df)
+    assert len(kept) == 2 and sum(drops.values()) == 4
+    assert drops["reply_blank"] == 2 and drops["reply_missing"] == 1 and drops["comment_missing"] == 1
+    x = tokenizer.encode(kept.comment, kept.reply)
+    assert x["input_word_ids"].shape == (2, 12) and x["input_mask"].sum(axis=1).max() == 12
+    tokens = tokenizer.tokenizer.tokenize("Café naïve 😀")
+    assert tokens[:2] == ["cafe", "n"] and tokens[-1] == "[UNK]"  # accents stripped, emoji unknown
+    nan_pair = tokenizer.encode([float("nan")], [None])  # NaN/None count as empty text
+    assert nan_pair["input_mask"].sum() == 3
+
+
+def test_learning_rate_warms_up_then_decays_to_zero():
+    schedule = bc.warmup_decay(1e-3, total_steps=100, warmup_fraction=0.1)
+    rates = np.array([float(schedule(step)) for step in range(100)])
+    assert np.argmax(rates) == 9 and rates.max() == pytest.approx(1e-3)
+    assert np.all(np.diff(rates[:10]) > 0) and np.all(np.diff(rates[10:]) < 0)
+    assert rates[-1] < 2e-5
+
+
+def test_class_weights_balance_the_classes():
+    weights = bc.balanced_class_weight([1] * 90 + [0] * 10, 2)
+    assert weights[0] * 10 == pytest.approx(weights[1] * 90)
+    assert bc.balanced_class_weight([0, 0, 2], 4)[1] == 0.0
+
+
+def test_encoder_handles(tmp_path):
+    assert bc.encoder_handle("bert_en_uncased_L-12_H-768_A-12").startswith("https://tfhub.dev/tensorflow/bert_en_uncased")
+    assert bc.encoder_handle("small_bert/bert_en_uncased_L-4_H-512_A-8").endswith("L-4_H-512_A-8/2")
+    paths = Paths(tmp_path)
+    handle = bc.encoder_handle("tiny", paths, texts=["hello there"])
+    assert handle == str(tmp_path / "models/bert_encoder/tiny") and (tmp_path / handle / "saved_model.pb").is_file()
+    stamp = (tmp_path / handle / "saved_model.pb").stat().st_mtime_ns
+    assert bc.encoder_handle("tiny", paths, texts=["other"]) == handle  # built once, then reused
+    assert (tmp_path / handle / "saved_model.pb").stat().st_mtime_ns == stamp
+    with pytest.raises(FileNotFoundError, match="05_bert_upvotes"):
+        bc.Classifier(tmp_path / "models/bert_upvotes")
