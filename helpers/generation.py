@@ -183,24 +183,32 @@ class ReplyEngine:
 
     # -- generation ------------------------------------------------------------------------------
     def generate(self, comments, n: int, temperature: float = 0.7, top_k: int = 40, top_p: float = 0.0,
-                 *, progress: bool = False) -> list[list[Reply]]:
-        """`n` candidate replies to each comment (those that ended; fewer when some never did)."""
+                 *, keys=None, progress: bool = False) -> list[list[Reply]]:
+        """`n` candidate replies to each comment (those that ended; fewer when some never did).
+
+        Sampling is seeded per comment from the engine's seed and the comment's key (its text
+        unless `keys` are given), so a comment gets the same candidates in any run and any order."""
         if isinstance(comments, str):
             raise TypeError("generate() takes a list of comments; wrap a single comment in a list")
         if n < 1 or temperature <= 0 or top_k < 0 or not 0.0 <= top_p < 1.0:
             raise ValueError(f"need n >= 1, temperature > 0, top_k >= 0, 0 <= top_p < 1; "
                              f"got n={n}, temperature={temperature}, top_k={top_k}, top_p={top_p}")
+        comments = list(comments)
+        keys = list(comments) if keys is None else list(keys)
+        if len(keys) != len(comments):
+            raise ValueError(f"got {len(keys)} keys for {len(comments)} comments")
+        results = []
+        pairs = zip(comments, keys)
         if progress:
             from tqdm.auto import tqdm
 
-            comments = tqdm(comments, desc="comments", unit="comment")
-        results = []
-        for comment in comments:
+            pairs = tqdm(pairs, desc="comments", unit="comment", total=len(comments))
+        for comment, key in pairs:
             comment = str(comment)
             ids, trimmed = self.prompt_ids(comment)
             feed = {self._prompt: [ids], self._n: n, self._temperature: temperature, self._top_k: top_k,
                     self._top_p: top_p, self._max_len: self.max_reply_tokens,
-                    self._seed: [self.seed, zlib.crc32(comment.encode("utf-8"))]}
+                    self._seed: [self.seed, zlib.crc32(str(key).encode("utf-8"))]}
             tokens, done, length = self.sess.run((self._tokens, self._done, self._length), feed)
             self.stats.update(comments=1, trimmed=int(trimmed), candidates=n)
             replies = [self._reply(tokens[j], bool(done[j]), int(length[j])) for j in range(n)]
@@ -303,7 +311,7 @@ def generate_resumable(engine: ReplyEngine, items, key: str, comment_col: str, o
         rows = tqdm(rows, desc="comments", unit="comment", initial=len(done), total=len(done) + len(todo))
     log = progress_path(out_path)
     for item in rows:
-        replies = engine.generate([str(item[comment_col])], n, **sampling)[0]
+        replies = engine.generate([str(item[comment_col])], n, keys=[item[key]], **sampling)[0]
         chunk = pd.DataFrame([{**item, "candidate": r.text, "candidate_tokens": r.tokens} for r in replies],
                              columns=columns)
         end = _append(out_path, chunk.to_csv(index=False, header=False).encode("utf-8"))

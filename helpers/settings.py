@@ -26,6 +26,10 @@ class Settings:
     bert_learning_rate: float
     fake_comments: int  # 03: seed comments to write fakes for (0 = all)
     candidates_per_comment: int  # 03 and 06
+    gpt2_accumulate_gradients: int  # 02: gpt-2-simple's gradient accumulation (its default is 5)
+    gpt2_save_every: int  # 02: checkpoint every N steps (what a disconnect can cost)
+    gpt2_sample_every: int  # 02: print a sample every N steps (0 = never)
+    gpt2_max_reply_tokens: int  # 03 and 06: longest reply the engine writes, in tokens
 
 
 BERT_BASE = "https://tfhub.dev/tensorflow/bert_en_uncased_L-12_H-768_A-12/4"
@@ -46,15 +50,19 @@ PROFILES: dict[str, dict] = {
         bert_learning_rate=2e-5,
         fake_comments=0,
         candidates_per_comment=10,
+        gpt2_accumulate_gradients=5,
+        gpt2_save_every=100,
+        gpt2_sample_every=200,
+        gpt2_max_reply_tokens=200,
     ),
     "tiny": dict(
         seed=0,
         expects_gpu=False,
         data_source="sample",
         gpt2_model="tiny",
-        gpt2_steps=60,
+        gpt2_steps=80,
         gpt2_batch_size=1,
-        gpt2_learning_rate=1e-3,
+        gpt2_learning_rate=3e-3,
         bert_encoder="tiny",
         bert_max_seq_length=64,
         bert_batch_size=16,
@@ -62,6 +70,10 @@ PROFILES: dict[str, dict] = {
         bert_learning_rate=1e-3,
         fake_comments=40,
         candidates_per_comment=4,
+        gpt2_accumulate_gradients=1,
+        gpt2_save_every=40,
+        gpt2_sample_every=0,
+        gpt2_max_reply_tokens=64,
     ),
 }
 
