@@ -132,34 +132,58 @@ def drop_bad_pairs(df: pd.DataFrame, comment_col: str = "comment", reply_col: st
 
 # --- train/test split ------------------------------------------------------------------------
 
-def thread_groups(df: pd.DataFrame, thread_col: str = "submission_id", comment_col: str = "comment") -> np.ndarray:
-    """A group id per row such that rows of one thread, and rows with the same comment text
-    (even in different threads), share a group."""
+def thread_groups(df: pd.DataFrame, thread_col: str = "submission_id", comment_col: str = "comment_id") -> np.ndarray:
+    """A group id per row such that rows of one thread, and rows of one comment (even if filed
+    under two threads), share a group. Comment *texts* are not linked: on reddit short ones
+    ("lol", "this") repeat across threads and would chain most threads into one group."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
     threads = pd.factorize(df[thread_col].astype(str))[0]
-    comments = pd.factorize(df[comment_col].fillna("").astype(str).str.strip().str.lower())[0]
+    comments = pd.factorize(df[comment_col].astype(str))[0]
     n = threads.max(initial=-1) + 1
     size = n + comments.max(initial=-1) + 1
     graph = coo_matrix((np.ones(len(df)), (threads, n + comments)), shape=(size, size))
     return connected_components(graph, directed=False)[1][threads]
 
 
-def split_by_thread(df: pd.DataFrame, test_fraction: float = 0.2, seed: int = 0,
-                    thread_col: str = "submission_id", comment_col: str = "comment") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train and test rows such that no thread and no comment is on both sides."""
+def split_by_thread(df: pd.DataFrame, test_fraction: float = 0.2, seed: int = 0, label_col: str | None = "label",
+                    thread_col: str = "submission_id", comment_col: str = "comment_id") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train and test rows such that no thread and no comment is on both sides.
+
+    Thread groups are taken in a seeded random order; a group goes to test when that brings every
+    class's test share closer to `test_fraction` (classes weigh alike, so a rare class such as
+    fakes made for a few threads still gets its share of test rows)."""
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
     groups = thread_groups(df, thread_col, comment_col)
-    sizes = np.bincount(groups)
-    order = np.random.default_rng(seed).permutation(len(sizes))
-    taken = np.cumsum(sizes[order]) <= max(test_fraction * len(df), sizes[order[0]])
-    test_groups = order[taken]
-    is_test = np.isin(groups, test_groups)
+    labels = pd.factorize(df[label_col])[0] if label_col and label_col in df.columns else np.zeros(len(df), int)
+    counts = np.zeros((groups.max(initial=-1) + 1, labels.max(initial=-1) + 1))
+    np.add.at(counts, (groups, labels), 1)
+    totals = counts.sum(axis=0)
+    target, taken = test_fraction * totals, np.zeros_like(totals)
+    is_test_group = np.zeros(len(counts), bool)
+    for g in np.random.default_rng(seed).permutation(len(counts)):
+        if (np.abs(target - taken - counts[g]) / totals).sum() < (np.abs(target - taken) / totals).sum():
+            is_test_group[g], taken = True, taken + counts[g]
+    is_test = is_test_group[groups]
     if is_test.all() or not is_test.any():
-        raise ValueError(f"cannot split {len(df)} rows in {len(sizes)} thread group(s) into train and test")
+        raise ValueError(f"cannot split {len(df)} rows in {len(counts)} thread group(s) into train and test")
     return df[~is_test].reset_index(drop=True), df[is_test].reset_index(drop=True)
+
+
+def split_overview(train: pd.DataFrame, test: pd.DataFrame, labels, label_col: str = "label") -> pd.DataFrame:
+    """Rows per class, threads and comments on each side; raises if a thread or a comment is
+    on both sides."""
+    both = (set(train["submission_id"]) & set(test["submission_id"])) | (set(train["comment_id"]) & set(test["comment_id"]))
+    if both:
+        raise AssertionError(f"{len(both)} thread(s) or comment(s) are on both sides of the split")
+    rows = {}
+    for side, df in (("train", train), ("test", test)):
+        counts = df[label_col].value_counts()
+        rows[side] = {**{str(label): int(counts.get(k, 0)) for k, label in enumerate(labels)},
+                      "rows": len(df), "threads": df["submission_id"].nunique(), "comments": df["comment_id"].nunique()}
+    return pd.DataFrame(rows).T
 
 
 # --- model and training ----------------------------------------------------------------------

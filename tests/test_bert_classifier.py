@@ -86,13 +86,15 @@ def test_thread_split_puts_no_comment_on_both_sides():
     df = pd.DataFrame(dict(submission_id=rng.choice([f"s{i}" for i in range(40)], 400)))
     df["comment_id"] = [f"{s}_c{rng.integers(3)}" for s in df.submission_id]
     df["comment"] = "text of " + df.comment_id
-    df.loc[df.submission_id == "s1", "comment"] = "lol"  # the same comment text in two threads
-    df.loc[df.submission_id == "s2", "comment"] = "LOL "
-    train, test = bc.split_by_thread(df, 0.25, seed=0)
-    assert len(train) + len(test) == len(df) and 0.1 < len(test) / len(df) < 0.45
-    for col in ("submission_id", "comment_id"):
-        assert not set(train[col]) & set(test[col])
-    assert not set(train.comment.str.strip().str.lower()) & set(test.comment.str.strip().str.lower())
+    df["label"] = rng.integers(2, size=len(df))
+    df.loc[df.submission_id == "s2", "comment_id"] = "s1_c0"  # one comment filed under two threads
+    for seed in range(5):
+        train, test = bc.split_by_thread(df, 0.25, seed=seed)
+        assert len(train) + len(test) == len(df) and 0.1 < len(test) / len(df) < 0.45
+        for col in ("submission_id", "comment_id"):
+            assert not set(train[col]) & set(test[col])
+        assert bc.split_overview(train, test, ["a", "b"]).loc["test", "rows"] == len(test)
+    train, _ = bc.split_by_thread(df, 0.25, seed=0)
     again, _ = bc.split_by_thread(df, 0.25, seed=0)
     pd.testing.assert_frame_equal(train, again)
     with pytest.raises(ValueError, match="cannot split"):
@@ -157,3 +159,15 @@ def test_encoder_handles(tmp_path):
     assert (tmp_path / handle / "saved_model.pb").stat().st_mtime_ns == stamp
     with pytest.raises(FileNotFoundError, match="05_bert_upvotes"):
         bc.Classifier(tmp_path / "models/bert_upvotes")
+
+
+def test_thread_split_gives_a_rare_class_its_share_of_test_rows():
+    real = pd.DataFrame(dict(submission_id=[f"s{i // 5}" for i in range(500)], comment_id=[f"c{i}" for i in range(500)], label=1))
+    fake = real[real.submission_id.isin([f"s{i}" for i in range(12)])].assign(label=0)  # fakes in 12 of 100 threads
+    df = pd.concat([real, pd.concat([fake] * 4)], ignore_index=True)
+    df["comment"] = "comment " + df.comment_id
+    for seed in range(5):
+        train, test = bc.split_by_thread(df, 0.25, seed=seed)
+        share = test.groupby("label").size() / df.groupby("label").size()
+        assert share.between(0.1, 0.4).all(), (seed, share.to_dict())
+        assert not set(train.submission_id) & set(test.submission_id)
