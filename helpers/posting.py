@@ -227,7 +227,7 @@ def post_approved(review: pd.DataFrame, ledger: Ledger, reddit=None, *, dry_run:
     latest = ledger.last()
     threads = ledger.replied_threads()
     made = 0
-    for i, row in rows.iterrows():
+    for _, row in rows.iterrows():
         key, thread = row["comment_id"], row["submission_id"]
         base = {"submission_id": thread, "subreddit": row["subreddit"]}
         prior = latest.get(key)
@@ -288,6 +288,11 @@ def post_approved(review: pd.DataFrame, ledger: Ledger, reddit=None, *, dry_run:
             except (prawcore.exceptions.ServerError, prawcore.exceptions.RequestException) as error:
                 reason = f"server or connection error: {error}"
                 ledger.append("failed", key, reason=reason, retry=True, uncertain=True, **base)
+                run.add(row, "failed", reason)
+                break
+            except prawcore.exceptions.ResponseException as error:  # other refusals (404, 400, ...)
+                reason = f"refused: {error}"
+                ledger.append("failed", key, reason=reason, retry=False, **base)
                 run.add(row, "failed", reason)
                 break
             else:

@@ -25,7 +25,7 @@ class Failure:
     """A failure injected on requests whose path matches `path` (a regex), `times` times."""
 
     path: str
-    kind: str  # "ratelimit", "403", "500", "hang_before" (before the post is made), "hang_after" (after)
+    kind: str  # "ratelimit", an HTTP status ("403", "500"...), "hang_before" (before the post is made), "hang_after" (after)
     times: int = 1
     message: str = ""
 
@@ -194,7 +194,7 @@ class Handler(BaseHTTPRequestHandler):
         failure = self._failure(path)
         if failure and failure.kind == "ratelimit":
             return self._send(200, api_errors(("RATELIMIT", failure.message or ratelimit_message(9 * 60), "ratelimit")))
-        if failure and failure.kind in ("403", "500", "502", "503"):
+        if failure and failure.kind.isdigit():  # an HTTP error status
             return self._send(int(failure.kind), {"message": failure.message or "error", "error": int(failure.kind)})
         if failure and failure.kind == "hang_before":
             return self._hang()

@@ -208,6 +208,16 @@ def test_403_and_deleted_parent_are_recorded_and_the_loop_goes_on(live, tmp_path
     assert again.counts == {"recovered": 0, "failed before": 2, "already posted": 1}
 
 
+def test_other_refusals_are_recorded_and_the_loop_goes_on(live, tmp_path):
+    st = live.state
+    review = world(st, n=2)
+    st.fail("/api/comment", "400")
+    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    result, _, _ = run(review, ledger, reddit.connect())
+    assert result.counts == {"recovered": 0, "failed": 1, "posted": 1}
+    assert ledger.last()["c1"]["reason"].startswith("refused") and ledger.last()["c1"]["retry"] is False
+
+
 def test_5xx_is_recorded_checked_on_the_next_run_and_retried(live, tmp_path):
     st = live.state
     review = world(st, n=2)
