@@ -129,7 +129,9 @@ def pull_bigquery(client, comments_table: str, posts_table: str, months, subredd
     frames = []
     to_run = [m for m in months if m in report["bytes_by_month"]]
     for month in tqdm(to_run, desc="bigquery months", unit="month", disable=not progress):
-        config = bigquery.QueryJobConfig(maximum_bytes_billed=max_bytes or None)
+        config = bigquery.QueryJobConfig()
+        if max_bytes:  # (None would be sent as the string "None")
+            config.maximum_bytes_billed = max_bytes
         try:
             rows = [dict(row.items()) for row in client.query(queries[month], job_config=config).result()]
         except Exception as error:  # noqa: BLE001

@@ -4,6 +4,8 @@ Each gives comment/reply pairs in `pairs.PAIR_COLUMNS` plus a report of what hap
 """
 from __future__ import annotations
 
+import re
+
 from .pairs import join_pairs
 from .paths import Paths
 
@@ -20,6 +22,9 @@ def pull(source: str, paths: Paths, subreddits, months, *, comments_table: str =
         raise ValueError(f"unknown SOURCE {source!r}; choose one of: {', '.join(SOURCES)}")
     if not subreddits:
         raise ValueError("SUBREDDITS is empty: name at least one subreddit")
+    bad = [m for m in months or () if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", str(m))]
+    if bad:
+        raise ValueError(f"MONTHS must hold months as 'YYYY-MM' (e.g. '2019-01'), got {', '.join(map(repr, bad))}")
     report = {"source": source, "failed_months": []}
     if source == "sample":
         from . import sample_data

@@ -36,7 +36,7 @@ SUBS = {
                 "roast potatoes", "salmon fillets", "french omelette", "banana bread", "ramen broth"],
         titles=["How do I keep my {t} from turning out {bad}?", "First time making {t}, any tips?",
                 "My {t} was {bad} again. What am I doing wrong?", "What is your go-to trick for {t}?",
-                "Finally nailed {t} after five tries!", "Is it worth buying {gear} for {t}?",
+                "Finally nailed {t} after five tries!", "Is it worth buying a {gear} for {t}?",
                 "Help: {t} for 8 people this weekend", "Why does every recipe for {t} say something different?"],
         selftexts=["I followed a popular recipe to the letter and it still came out {bad}. I used {ingredient} and "
                    "cooked it for about {mins} minutes. Any idea where it went wrong?",
@@ -201,6 +201,9 @@ SUBS = {
                    apr=["6", "7", "18", "24"], months=["3", "6", "12"]),
     ),
 }
+FOLLOW_UPS = ["This worked for me too.", "Can confirm.", "Source? I have read the opposite.", "Thanks, saving this.",
+              "Came here to say this.", "Agreed, and also: {advice}", "Can confirm. {advice}",
+              "To add to this: {advice}"]
 OTHER_SUB = dict(name="AskReddit", titles=["What is a small thing that makes your day better?",
                                            "What hobby did you pick up this year?"],
                  comments=["Coffee with a friend.", "Long walks, honestly.", "Cooking something new."],
@@ -276,9 +279,8 @@ class Maker:
             if r.random() < 0.15:
                 text += "\n\nEdit: typo."
         elif kind == "ok":
-            text = self.fill(r.choice(sub["ok"]), sub, topic)
-            if r.random() < 0.3:
-                text += " " + self.fill(r.choice(sub["ok"]), sub, topic)
+            first, second = r.sample(sub["ok"], 2)
+            text = self.fill(first, sub, topic) + (" " + self.fill(second, sub, topic) if r.random() < 0.3 else "")
         else:
             text = r.choice(sub["jokes"])
         return kind, text
@@ -347,7 +349,12 @@ class Maker:
                 kind, text = self.reply_text(sub, topic)
                 reply = self.add_comment(post, comment, self.user(c_author, post["author"]), text, self.score(kind), t2)
                 if r.random() < 0.3:  # a follow-up under the reply: (reply, follow-up) is a pair too
-                    kind2, text2 = self.reply_text(sub, topic)
+                    if r.random() < 0.4:
+                        kind2, text2 = "ok", r.choice(FOLLOW_UPS)
+                        if "{advice}" in text2:
+                            kind2, text2 = "helpful", text2.format(advice=self.fill(r.choice(sub["helpful"]), sub, topic))
+                    else:
+                        kind2, text2 = self.reply_text(sub, topic)
                     author = self.user(reply["author"], post["author"])
                     self.add_comment(post, reply, author, text2, self.score(kind2), t2 + int(r.expovariate(1 / 3600)) + 30)
 

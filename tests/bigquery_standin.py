@@ -163,6 +163,18 @@ def _handler(standin: BigQueryStandIn):
             self.wfile.write(data)
 
         def do_POST(self):
+            try:
+                self._post()
+            except Exception as error:  # a bug here must fail the test, not make the client retry for minutes
+                self._send(*_error(400, "invalid", f"stand-in could not handle the request: {error!r}"))
+
+        def do_GET(self):
+            try:
+                self._get()
+            except Exception as error:
+                self._send(*_error(400, "invalid", f"stand-in could not handle the request: {error!r}"))
+
+        def _post(self):
             url = urlparse(self.path)
             standin.requests.append(f"POST {url.path}")
             length = int(self.headers.get("Content-Length") or 0)
@@ -171,7 +183,7 @@ def _handler(standin: BigQueryStandIn):
                 return self._send(*standin.insert_job(body))
             self._send(*_error(404, "notFound", f"no such endpoint: POST {url.path}"))
 
-        def do_GET(self):
+        def _get(self):
             url = urlparse(self.path)
             standin.requests.append(f"GET {url.path}")
             params = parse_qs(url.query)

@@ -166,3 +166,14 @@ def test_subreddit_names_are_checked():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert dumps.subreddit_pattern(["Cooking"]).search(b'{"subreddit":"cooking"}')
+
+
+def test_reader_thread_stops_when_the_caller_stops_early(tmp_path, monkeypatch):
+    import threading
+
+    monkeypatch.setattr(dumps, "READ_SIZE", 256)
+    path = write_zst(tmp_path / "RC_2019-01.zst", [comment(i) for i in range(5000)])
+    blocks = dumps.iter_blocks(path)
+    next(blocks)
+    blocks.close()  # the background thread must end, not wait on a full queue
+    assert not any(t.name == "dump-decompress" and t.is_alive() for t in threading.enumerate())

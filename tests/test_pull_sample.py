@@ -2,6 +2,7 @@ import runpy
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from helpers import prepare, pull, sample_data
 from helpers.pairs import COMMENT_COLUMNS, SUBMISSION_COLUMNS
@@ -51,3 +52,13 @@ def test_sample_source_gives_enough_clean_pairs_in_every_rating_bin(tmp_path):
     assert mean_len[3] > 1.5 * mean_len[0]
     text = "\n".join(prepare.prepared_tables(clean)["gpt2_finetune"]["text"])
     assert len(text.split()) > 5000  # well over gpt-2-simple's 1024-token sample
+
+
+def test_bad_parameters_are_clear_errors(tmp_path):
+
+    with pytest.raises(ValueError, match="unknown SOURCE 'bigqeury'"):
+        pull.pull("bigqeury", Paths(tmp_path), SUBREDDITS, [])
+    with pytest.raises(ValueError, match="SUBREDDITS is empty"):
+        pull.pull("sample", Paths(tmp_path), [], [])
+    with pytest.raises(ValueError, match=r"'YYYY-MM'.*'2019-1', 'Jan 2019'"):
+        pull.pull("sample", Paths(tmp_path), SUBREDDITS, ["2019-01", "2019-1", "Jan 2019"])

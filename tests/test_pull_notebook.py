@@ -1,0 +1,37 @@
+"""Notebook 01 end to end on the dumps and bigquery sources (CI runs it on the sample through nbval)."""
+import json
+
+from helpers import prepare, pull, runner
+from helpers.notebooks import NOTEBOOK_DIR
+from helpers.paths import Paths
+
+from bigquery_standin import BigQueryStandIn
+from test_bigquery import COMMENTS, POSTS, sample_tables
+from test_dumps import MONTHS, SUBREDDITS, write_sample_as_dumps
+
+NOTEBOOK = NOTEBOOK_DIR / "01_pull_data.ipynb"
+
+
+def run_notebook(root, monkeypatch, **parameters):
+    monkeypatch.setenv("BOT_DRIVE_ROOT", str(root))  # runner.run sets these; monkeypatch restores them
+    monkeypatch.setenv("BOT_PROFILE", "tiny")
+    messages = []
+    assert runner.run([NOTEBOOK], "tiny", root, parameters, log=messages.append) == 0, messages
+    return json.loads(Paths(root).file("summary", notebook="01_pull_data").read_text())
+
+
+def test_notebook_01_on_dumps_and_on_bigquery(tmp_path, monkeypatch):
+    expected, _ = prepare.clean_pairs(pull.pull("sample", Paths(tmp_path), SUBREDDITS, MONTHS)[0])
+
+    write_sample_as_dumps(tmp_path / "d" / "raw")
+    summary = run_notebook(tmp_path / "d", monkeypatch, SOURCE="dumps")
+    assert summary["source"] == "dumps" and summary["counts"]["pairs_kept"] == len(expected)
+    assert summary["report"]["reader_drops"]["lines_read"] > 2000
+
+    with BigQueryStandIn(sample_tables(), project="my-project") as standin:
+        monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", standin.url)
+        summary = run_notebook(tmp_path / "b", monkeypatch, SOURCE="bigquery", COMMENTS_TABLE=COMMENTS,
+                               POSTS_TABLE=POSTS, BIGQUERY_PROJECT="my-project", MONTHS=MONTHS + ["2019-04"])
+    assert summary["source"] == "bigquery" and summary["counts"]["pairs_kept"] == len(expected)
+    failed = summary["report"]["failed_months"]  # no posts table for April: listed, not skipped silently
+    assert [f["month"] for f in failed] == ["2019-04"] and "reddit_posts.2019_04" in failed[0]["error"]
