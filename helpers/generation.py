@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 START, END, SEP = "<|startoftext|>", "<|endoftext|>", "[SEP]"
-ZERO_WIDTH = re.compile(r"(?:&amp;)*&#x200[bB];|[\u200b\u200c\u200d\u2060\ufeff]")
+ZERO_WIDTH = re.compile(r"&(?:amp;)*#x200[bB];|[\u200b\u200c\u200d\u2060\ufeff]")
 
 
 @dataclass(frozen=True)
@@ -71,16 +71,20 @@ class ReplyEngine:
                              f"got {max_reply_tokens}")
         self.max_reply_tokens = int(max_reply_tokens)
         self.seed = int(seed)
-        self.end_ids = self.enc.encode(END)  # how fine-tuning saw the marker: a few ordinary tokens
+        # Fine-tuning saw the marker as ordinary tokens, and its "<|" merges with punctuation before
+        # it ("?<|"): the loop watches for the tokens of the rest, "endoftext|>", which never vary.
+        self.end_ids = self.enc.encode(END[2:])
         self.end_id = self.enc.encoder.get(END, -1)  # GPT-2's single special token, if any
         self.prefix_ids, self.sep_ids = self.enc.encode(START), self.enc.encode(" " + SEP)
         self.stats: Counter = Counter(dict.fromkeys(
-            ("comments", "trimmed", "candidates", "kept", "never_ended", "empty", "tokens"), 0))
+            ("comments", "trimmed", "candidates", "kept", "never_ended", "empty", "tokens", "steps"), 0))
         self.graph = tf.Graph()
         with self.graph.as_default():
             self._build(tf, model)
             variables = [v for v in tf.compat.v1.global_variables() if v.name.startswith("model/")]
-            self.sess = tf.compat.v1.Session(graph=self.graph)
+            config = tf.compat.v1.ConfigProto()
+            config.gpu_options.allow_growth = True  # as gpt-2-simple's sessions: share the GPU politely
+            self.sess = tf.compat.v1.Session(graph=self.graph, config=config)
             tf.compat.v1.train.Saver(var_list=variables).restore(self.sess, ckpt)
         self.graph.finalize()  # nothing can add nodes after this: the graph never grows
 
@@ -166,7 +170,9 @@ class ReplyEngine:
         if not done:  # the marker may have come out in other tokens than fine-tuning's
             length = len(tokens)
         text = self.enc.decode(tokens[:length].tolist())
-        if not done and END not in text:
+        if done and text.endswith(END[:2]):
+            text = text[:-2]
+        elif not done and END not in text:
             self.stats["never_ended"] += 1
             return None
         cut = min((text.find(m) for m in (END, START) if m in text), default=-1)
@@ -210,7 +216,7 @@ class ReplyEngine:
                     self._top_p: top_p, self._max_len: self.max_reply_tokens,
                     self._seed: [self.seed, zlib.crc32(str(key).encode("utf-8"))]}
             tokens, done, length = self.sess.run((self._tokens, self._done, self._length), feed)
-            self.stats.update(comments=1, trimmed=int(trimmed), candidates=n)
+            self.stats.update(comments=1, trimmed=int(trimmed), candidates=n, steps=int(tokens.shape[1]))
             replies = [self._reply(tokens[j], bool(done[j]), int(length[j])) for j in range(n)]
             results.append([r for r in replies if r is not None])
         return results
@@ -278,12 +284,16 @@ def _start(out_path: Path, columns: list[str], key: str) -> set[str]:
     if found != header:
         raise ValueError(f"{out_path} has columns {found.decode('utf-8', 'replace').strip()!r}, "
                          f"not {header.decode().strip()!r}: delete it, or write to another file")
-    entries = _log_entries(log)
-    if not entries:  # a file written elsewhere: trust the keys it holds
-        done = pd.read_csv(out_path, dtype=str, keep_default_na=False)[key]
-        return set(done)
+    entries, size = _log_entries(log), out_path.stat().st_size
+    if not entries or size < int(entries[-1]["end"]):
+        # A file written elsewhere (or a log that is not its own): trust the keys the file holds.
+        done = set(pd.read_csv(out_path, dtype=str, keep_default_na=False)[key])
+        lines = [{"key": k, "end": size} for k in [None, *sorted(done)]]
+        with atomic_path(log) as tmp:
+            tmp.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+        return done
     end = int(entries[-1]["end"])
-    if out_path.stat().st_size > end:  # rows of the comment in flight when the last run stopped
+    if size > end:  # rows of the comment in flight when the last run stopped
         with open(out_path, "r+b") as f:
             f.truncate(end)
     return {str(e["key"]) for e in entries if e["key"] is not None}

@@ -220,7 +220,9 @@ def heldout_loss(model_dir: Path, texts, max_tokens: int = 50_000) -> dict:
         losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tokens[:, 1:], logits=logits[:, :-1])
         loss_sum = tf.reduce_sum(losses)
         variables = [v for v in tf.compat.v1.global_variables() if v.name.startswith("model/")]
-        with tf.compat.v1.Session(graph=graph) as sess:
+        config = tf.compat.v1.ConfigProto()
+        config.gpu_options.allow_growth = True  # as gpt-2-simple's sessions
+        with tf.compat.v1.Session(graph=graph, config=config) as sess:
             tf.compat.v1.train.Saver(var_list=variables).restore(sess, ckpt)
             for begin in range(0, len(ids) - 1, hp.n_ctx):
                 window = ids[begin:begin + hp.n_ctx]

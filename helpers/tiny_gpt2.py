@@ -119,6 +119,6 @@ def toy_texts(n: int = 400, seed: int = 0) -> list[str]:
     for _ in range(n):
         t = rng.choice(topics)
         comment = " ".join(rng.choice(openers).format(t=t) for _ in range(rng.randint(1, 2)))
-        reply = " ".join(rng.choice(replies).format(t=t) for _ in range(rng.randint(1, 3)))
+        reply = " ".join(rng.choice(replies).format(t=t) for _ in range(rng.choice((1, 1, 2))))
         rows.append(f"{comment} [SEP] {reply}")
     return rows
