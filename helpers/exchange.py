@@ -20,6 +20,19 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "reply": "str", "real": "int", "reply_score": "int", "rating": "int",
     },
     "bert_fake": {"submission_id": "str", "comment_id": "str", "comment": "str", "reply": "str", "real": "int"},
+    "candidates": {
+        "subreddit": "str", "submission_id": "str", "title": "str", "post_score": "int", "comment_id": "str",
+        "comment_score": "int", "comment": "str", "candidate": "str",
+    },
+    "scored": {
+        "subreddit": "str", "submission_id": "str", "title": "str", "post_score": "int", "comment_id": "str",
+        "comment_score": "int", "comment": "str", "candidate": "str", "prob_real": "float",
+        "expected_upvotes": "float", "guards": "str",
+    },
+    "review": {
+        "subreddit": "str", "submission_id": "str", "title": "str", "comment_id": "str", "comment": "str",
+        "reply": "str", "prob_real": "float", "expected_upvotes": "float", "approved": "str",
+    },
 }
 
 

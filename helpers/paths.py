@@ -45,7 +45,7 @@ LAYOUT = (
     Entry("candidates", "runs/{date}/candidates.csv", "06_generate_candidates", "candidate replies to fresh comments"),
     Entry("scored", "runs/{date}/scored.csv", "07_score_review_post", "candidates with realism and upvote scores"),
     Entry("review", "runs/{date}/review.csv", "07_score_review_post", "replies proposed for posting; a person sets `approved`"),
-    Entry("ledger", "ledger/posted.jsonl", "07_score_review_post", "append-only posting ledger: posting / posted / failed"),
+    Entry("ledger", "ledger/posted.jsonl", "07_score_review_post", "append-only posting ledger: posting / posted / failed (and dry_run)"),
     Entry("summary", "runs/{notebook}/summary.json", "every notebook", "run summary: counts, timings, metrics, settings, versions"),
     Entry("executed", "runs/{notebook}/{notebook}.ipynb", "runner", "executed copy of a notebook from a headless run"),
     Entry("fake_candidates", "prepared/gpt2_fake_candidates.csv", "03_generate_fakes", "GPT-2 candidates per seed comment, appended one comment at a time (resumable)"),

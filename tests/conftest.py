@@ -14,6 +14,10 @@ def pytest_sessionstart(session):
     os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: item.path.name == "test_live_notebooks.py")  # last: reuses the notebooks' models
+
+
 @pytest.fixture
 def drive(tmp_path, monkeypatch):
     """An empty Drive root for one test."""
