@@ -1,4 +1,6 @@
-"""Test session setup. Runs before nbval starts notebook kernels, so the kernels inherit it."""
+"""Test session setup. Runs before nbval starts notebook kernels, so the kernels inherit it.
+
+At the repository root so that it applies to `pytest notebooks/...` run alone too."""
 import os
 import tempfile
 from pathlib import Path
@@ -9,7 +11,8 @@ import pytest
 def pytest_sessionstart(session):
     # Notebooks run on the tiny profile, in a Drive folder of their own (never ./drive).
     os.environ["BOT_PROFILE"] = "tiny"
-    os.environ.setdefault("BOT_DRIVE_ROOT", tempfile.mkdtemp(prefix="bot-drive-"))
+    # Always a fresh folder: a BOT_DRIVE_ROOT of the person's own (their real data) is never touched.
+    os.environ["BOT_DRIVE_ROOT"] = tempfile.mkdtemp(prefix="bot-drive-")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("MPLBACKEND", "Agg")
 
