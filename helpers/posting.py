@@ -3,6 +3,7 @@ ledger, and the posting loop (dry run by default; never posts a reply twice, eve
 """
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
@@ -153,6 +154,26 @@ class Ledger:
 
 
 # ----- posting loop -----
+@contextlib.contextmanager
+def sent_once(reddit):
+    """prawcore retries a request after a 5xx or a dropped connection, POSTs included: when Reddit
+    made the comment and then failed to answer, a retry posts it twice. Inside this block requests
+    go out once; the ledger and `recover` decide about retries, after checking Reddit."""
+    from prawcore.sessions import FiniteRetryStrategy
+
+    class Once(FiniteRetryStrategy):
+        def _sleep_seconds(self):
+            return None
+
+    core = reddit._core  # praw's authorized prawcore session (private, but stable across praw 7-8)
+    before = core._retry_strategy_class
+    core._retry_strategy_class = lambda: Once(retries=0)
+    try:
+        yield
+    finally:
+        core._retry_strategy_class = before
+
+
 RATELIMIT_AMOUNT = re.compile(r"([0-9]+) (milliseconds?|seconds?|minutes?)")
 
 
@@ -263,7 +284,8 @@ def post_approved(review: pd.DataFrame, ledger: Ledger, reddit=None, *, dry_run:
         ledger.append("posting", key, text=text, **base)
         for attempt in range(3):
             try:
-                reply = reddit.comment(key).reply(text)
+                with sent_once(reddit):
+                    reply = reddit.comment(key).reply(text)
             except praw.exceptions.RedditAPIException as error:
                 limit = next((it for it in error.items if it.error_type == "RATELIMIT"), None)
                 wait = ratelimit_seconds(limit.message) if limit else None

@@ -25,7 +25,8 @@ class Failure:
     """A failure injected on requests whose path matches `path` (a regex), `times` times."""
 
     path: str
-    kind: str  # "ratelimit", an HTTP status ("403", "500"...), "hang_before" (before the post is made), "hang_after" (after)
+    kind: str  # "ratelimit", an HTTP status ("403", "500"...), "hang_before" (before the post is made), "hang_after" (after),
+    #            "500_after" (the comment is made, then the answer is a 500: a failure that hides a success)
     times: int = 1
     message: str = ""
 
@@ -260,6 +261,8 @@ class Handler(BaseHTTPRequestHandler):
             reply = st.comment_json(st.comments[new], nested=False)
         if failure and failure.kind == "hang_after":
             return self._hang()
+        if failure and failure.kind == "500_after":
+            return self._send(500, {"message": "Internal Server Error", "error": 500})
         return self._send(200, {"json": {"errors": [], "data": {"things": [reply]}}})
 
 

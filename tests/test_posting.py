@@ -221,7 +221,7 @@ def test_other_refusals_are_recorded_and_the_loop_goes_on(live, tmp_path):
 def test_5xx_is_recorded_checked_on_the_next_run_and_retried(live, tmp_path):
     st = live.state
     review = world(st, n=2)
-    st.fail("/api/comment", "500", times=3)  # prawcore tries three times
+    st.fail("/api/comment", "500")  # a post is sent once: no retry by prawcore
     ledger = posting.Ledger(tmp_path / "l.jsonl")
     result, _, _ = run(review, ledger, reddit.connect())
     assert result.counts == {"recovered": 0, "failed": 1, "posted": 1}
@@ -229,6 +229,20 @@ def test_5xx_is_recorded_checked_on_the_next_run_and_retried(live, tmp_path):
     again, _, _ = run(review, ledger, reddit.connect())
     assert again.counts == {"recovered": 0, "posted": 1, "already posted": 1}
     assert replies_per_parent(st) == {"c1": 1, "c2": 1, "c3": 0}
+
+
+def test_a_5xx_after_reddit_made_the_comment_never_posts_twice(live, tmp_path):
+    """Reddit makes the comment, then answers 500: no automatic retry; the rerun finds the reply."""
+    st = live.state
+    review = world(st, n=1)
+    st.fail("/api/comment", "500_after")
+    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    result, _, _ = run(review, ledger, reddit.connect())
+    assert result.counts == {"recovered": 0, "failed": 1}
+    assert replies_per_parent(st)["c1"] == 1
+    again, _, _ = run(review, ledger, reddit.connect())
+    assert again.counts == {"recovered": 1, "already posted": 1}
+    assert replies_per_parent(st)["c1"] == 1 and ledger.last()["c1"]["state"] == "posted"
 
 
 POSTER = textwrap.dedent("""
