@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .exchange import atomic_folder
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # tf-keras, as `import helpers` sets
 
@@ -262,7 +262,6 @@ def export(model, tokenizer: PairTokenizer, labels, path: Path | str) -> Path:
     import tensorflow as tf
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     module = tf.Module()
     module.weights = list(model.variables)  # only the weights and `predict` are saved, not every
     # Keras layer's functions: loading then takes a fraction of the time
@@ -273,14 +272,8 @@ def export(model, tokenizer: PairTokenizer, labels, path: Path | str) -> Path:
     spec = {name: tf.TensorSpec([None, None], tf.int32, name=name) for name in INPUT_NAMES}
     module.predict = tf.function(lambda inputs: {"probabilities": tf.nn.softmax(model(inputs, training=False))},
                                  input_signature=[spec])
-    work = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        tf.saved_model.save(module, str(work / "new"), signatures={"serving_default": module.predict})
-        if path.exists():
-            os.replace(path, work / "old")
-        os.replace(work / "new", path)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with atomic_folder(path) as tmp:
+        tf.saved_model.save(module, str(tmp), signatures={"serving_default": module.predict})
     return path
 
 

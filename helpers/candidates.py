@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .reddit import KNOWN_BOTS, Threads
+from .prepare import BOTS, DELETED
+from .reddit import Threads
 
 SAMPLE_FILE = Path(__file__).parent / "data" / "sample" / "fresh_comments.json"
 
@@ -32,7 +33,7 @@ def load_sample() -> Threads:
 
 
 def select_comments(threads: Threads, *, replied_threads=(), min_score: int = 4,
-                    bots=KNOWN_BOTS) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    bots=BOTS) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Apply the skip rules. Returns (comments to answer, with ITEM_COLUMNS) and (what was
     skipped: kind, id, reason). A thread is skipped whole when it is locked or archived, when
     the ledger says we replied in it (`replied_threads`: submission ids), or when one of its
@@ -56,7 +57,7 @@ def select_comments(threads: Threads, *, replied_threads=(), min_score: int = 4,
         if c["submission_id"] in skipped_threads or c["submission_id"] not in posts:
             continue
         author = str(c["author"]).lower()
-        reason = ("comment deleted or removed" if c["deleted"] or c["comment"] in ("[deleted]", "[removed]") or not c["comment"].strip()
+        reason = ("comment deleted or removed" if c["deleted"] or c["comment"] in DELETED or not c["comment"].strip()
                   else "comment locked" if c["locked"]
                   else "our own comment" if author == me
                   else "bot or AutoModerator" if author in bots

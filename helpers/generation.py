@@ -46,6 +46,29 @@ def clean_reply(text: str) -> str:
     return "\n".join(line.strip() for line in text.split("\n")).strip()
 
 
+def load_hparams(model_dir):
+    """gpt-2-simple's hparams of the model in `model_dir` (from its hparams.json)."""
+    from gpt_2_simple.src import model
+
+    hparams = model.default_hparams()
+    hparams.override_from_dict(json.loads((Path(model_dir) / "hparams.json").read_text()))
+    return hparams
+
+
+def restore_session(graph, checkpoint: str):
+    """A session on `graph` (built with gpt-2-simple's model) holding the weights of `checkpoint`;
+    GPU memory grows as needed, as in gpt-2-simple's own sessions."""
+    import tensorflow as tf
+
+    with graph.as_default():
+        variables = [v for v in tf.compat.v1.global_variables() if v.name.startswith("model/")]
+        config = tf.compat.v1.ConfigProto()
+        config.gpu_options.allow_growth = True
+        sess = tf.compat.v1.Session(graph=graph, config=config)
+        tf.compat.v1.train.Saver(var_list=variables).restore(sess, checkpoint)
+    return sess
+
+
 class ReplyEngine:
     """A fine-tuned gpt-2-simple run, loaded once, with one sampling graph for every comment."""
 
@@ -63,8 +86,7 @@ class ReplyEngine:
                 f"it is written by 02_finetune_gpt2: run that notebook first with the same run name.")
         self.checkpoint = ckpt
         self.enc = encoder.get_encoder(str(self.run_dir))
-        self.hparams = model.default_hparams()
-        self.hparams.override_from_dict(json.loads((self.run_dir / "hparams.json").read_text()))
+        self.hparams = load_hparams(self.run_dir)
         self.n_ctx = self.hparams.n_ctx
         if not 0 < max_reply_tokens <= self.n_ctx - 16:
             raise ValueError(f"max_reply_tokens must be between 1 and {self.n_ctx - 16} (n_ctx {self.n_ctx}), "
@@ -81,11 +103,7 @@ class ReplyEngine:
         self.graph = tf.Graph()
         with self.graph.as_default():
             self._build(tf, model)
-            variables = [v for v in tf.compat.v1.global_variables() if v.name.startswith("model/")]
-            config = tf.compat.v1.ConfigProto()
-            config.gpu_options.allow_growth = True  # as gpt-2-simple's sessions: share the GPU politely
-            self.sess = tf.compat.v1.Session(graph=self.graph, config=config)
-            tf.compat.v1.train.Saver(var_list=variables).restore(self.sess, ckpt)
+        self.sess = restore_session(self.graph, ckpt)
         self.graph.finalize()  # nothing can add nodes after this: the graph never grows
 
     def _build(self, tf, model):
@@ -272,7 +290,7 @@ def _start(out_path: Path, columns: list[str], key: str) -> set[str]:
     from .exchange import atomic_path
 
     log = progress_path(out_path)
-    header = (",".join(f'"{c}"' if ("," in c or '"' in c) else c for c in columns) + "\n").encode("utf-8")
+    header = pd.DataFrame(columns=columns).to_csv(index=False).encode("utf-8")  # as the rows are written
     if not out_path.is_file():
         log.unlink(missing_ok=True)
         with atomic_path(out_path) as tmp:

@@ -206,9 +206,10 @@ def heldout_loss(model_dir: Path, texts, max_tokens: int = 50_000) -> dict:
     import tensorflow as tf
     from gpt_2_simple.src import encoder, model
 
+    from .generation import load_hparams, restore_session
+
     model_dir = Path(model_dir)
-    hp = model.default_hparams()
-    hp.override_from_dict(json.loads((model_dir / "hparams.json").read_text()))
+    hp = load_hparams(model_dir)
     ids = encoder.get_encoder(str(model_dir)).encode(stream(texts))[:max_tokens]
     if len(ids) < 2:
         raise ValueError("held-out texts are too short to score")
@@ -219,11 +220,7 @@ def heldout_loss(model_dir: Path, texts, max_tokens: int = 50_000) -> dict:
         logits = model.model(hparams=hp, X=tokens)["logits"]
         losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tokens[:, 1:], logits=logits[:, :-1])
         loss_sum = tf.reduce_sum(losses)
-        variables = [v for v in tf.compat.v1.global_variables() if v.name.startswith("model/")]
-        config = tf.compat.v1.ConfigProto()
-        config.gpu_options.allow_growth = True  # as gpt-2-simple's sessions
-        with tf.compat.v1.Session(graph=graph, config=config) as sess:
-            tf.compat.v1.train.Saver(var_list=variables).restore(sess, ckpt)
+        with restore_session(graph, ckpt) as sess:
             for begin in range(0, len(ids) - 1, hp.n_ctx):
                 window = ids[begin:begin + hp.n_ctx]
                 if len(window) < 2:

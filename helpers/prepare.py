@@ -13,12 +13,13 @@ from .exchange import write_table
 from .paths import Paths
 
 SEP = "[SEP]"
-DELETED = {"[deleted]", "[removed]"}
-BOTS = {
+DELETED = frozenset({"[deleted]", "[removed]"})  # bodies of deleted or removed comments
+# Accounts that are bots (lower case): not learned from (01), not answered (06). Extend as needed.
+BOTS = frozenset({
     "automoderator", "remindmebot", "wikitextbot", "totesmessenger", "sneakpeekbot", "converter-bot",
     "goodbot_badbot", "b0trank", "imguralbumbot", "timezone_bot", "repostsleuthbot", "savevideo",
-    "gpt2_bert_bot",
-}
+    "haikusbot", "gpt2_bert_bot",
+})
 ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 MANY_NEWLINES = re.compile(r"\n\s*\n\s*\n+")
 SPACES = re.compile(r"[ \t\r\f\v]+")

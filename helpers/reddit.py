@@ -12,14 +12,9 @@ from dataclasses import dataclass
 from importlib import metadata
 
 from . import credentials, runtime
+from .prepare import DELETED
 
 APP_ID = "gpt2-bert-reddit-bot"
-# Accounts whose comments we never answer (lower case). Extend per subreddit as needed.
-KNOWN_BOTS = frozenset({
-    "automoderator", "remindmebot", "wikitextbot", "sneakpeekbot", "repostsleuthbot", "savevideo",
-    "b0trank", "goodbot_badbot", "converter-bot", "totesmessenger", "timezone_bot", "haikusbot",
-})
-GONE_BODIES = {"[deleted]", "[removed]"}
 
 
 class RedditLoginError(RuntimeError):
@@ -104,7 +99,7 @@ def post_record(submission) -> dict:
 
 def comment_record(comment, submission_id: str) -> dict:
     body = comment.body or ""
-    gone = body in GONE_BODIES or comment.author is None or bool(getattr(comment, "removed_by_category", None))
+    gone = body in DELETED or comment.author is None or bool(getattr(comment, "removed_by_category", None))
     return {
         "submission_id": submission_id, "comment_id": comment.id, "parent_id": comment.parent_id,
         "author": comment.author.name if comment.author else "[deleted]", "comment": body,

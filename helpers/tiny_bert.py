@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 import string
 import tempfile
 from collections import Counter
 from pathlib import Path
+
+from .exchange import atomic_folder
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # tf-keras, as `import helpers` sets
 
@@ -162,21 +163,13 @@ def build_encoder(path: Path | str, vocab: list[str], *, num_layers: int = 2, hi
     if hidden_size % num_heads:
         raise ValueError(f"hidden_size {hidden_size} must be a multiple of num_heads {num_heads}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tf.keras.utils.set_random_seed(seed)
     model = _encoder_model(len(vocab), num_layers, hidden_size, num_heads, intermediate_size or 4 * hidden_size,
                            max_position, dropout, seed)
-    work = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        vocab_path = work / "vocab.txt"
+    with tempfile.TemporaryDirectory() as scratch, atomic_folder(path) as saved:
+        vocab_path = Path(scratch) / "vocab.txt"  # copied into the SavedModel's assets
         vocab_path.write_text("\n".join(vocab) + "\n", encoding="utf-8")
-        saved = work / "saved_model"
         tf.saved_model.save(_reusable(model, vocab_path, do_lower_case), str(saved))
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(saved, path)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return path
 
 

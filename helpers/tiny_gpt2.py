@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
+
+from .exchange import atomic_folder
 
 START, END = "<|startoftext|>", "<|endoftext|>"
 MODEL_FILES = ("hparams.json", "encoder.json", "vocab.bpe", "checkpoint",
@@ -84,19 +84,11 @@ def build(model_dir: Path | str, texts, seed: int = 0, *, vocab_size: int = 2000
     if not texts:
         raise ValueError("tiny_gpt2.build needs some training texts to learn a vocabulary from")
     model_dir = Path(model_dir)
-    model_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.", dir=model_dir.parent))
-    try:
+    with atomic_folder(model_dir) as tmp:  # the folder appears complete or not at all
         n_vocab = train_bpe(texts, tmp, vocab_size)
         hparams = dict(TINY_HPARAMS, **dims, n_vocab=n_vocab)
         (tmp / "hparams.json").write_text(json.dumps(hparams, indent=2) + "\n", encoding="utf-8")
         save_random_checkpoint(tmp, hparams, seed)
-        if model_dir.exists():
-            shutil.rmtree(model_dir)
-        os.replace(tmp, model_dir)  # the folder appears complete or not at all
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return model_dir
 
 
