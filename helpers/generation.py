@@ -73,7 +73,7 @@ class ReplyEngine:
     """A fine-tuned gpt-2-simple run, loaded once, with one sampling graph for every comment."""
 
     def __init__(self, checkpoint_dir, run_name: str, *, max_reply_tokens: int = 128, seed: int = 0,
-                 checkpoint: str = "latest"):
+                 checkpoint: str = "latest", keep_unfinished: bool = False, comments_per_run: int = 4):
         import tensorflow as tf
         from gpt_2_simple.src import encoder, model  # graph mode from here on, for the process
 
@@ -93,13 +93,18 @@ class ReplyEngine:
                              f"got {max_reply_tokens}")
         self.max_reply_tokens = int(max_reply_tokens)
         self.seed = int(seed)
+        # Candidates that reach max_reply_tokens without <|endoftext|>: kept (True) or dropped.
+        self.keep_unfinished = bool(keep_unfinished)
+        if comments_per_run < 1:
+            raise ValueError(f"comments_per_run must be at least 1, got {comments_per_run}")
+        self.comments_per_run = int(comments_per_run)  # comments sampled together in one run
         # Fine-tuning saw the marker as ordinary tokens, and its "<|" merges with punctuation before
         # it ("?<|"): the loop watches for the tokens of the rest, "endoftext|>", which never vary.
         self.end_ids = self.enc.encode(END[2:])
         self.end_id = self.enc.encoder.get(END, -1)  # GPT-2's single special token, if any
         self.prefix_ids, self.sep_ids = self.enc.encode(START), self.enc.encode(" " + SEP)
         self.stats: Counter = Counter(dict.fromkeys(
-            ("comments", "trimmed", "candidates", "kept", "never_ended", "empty", "tokens", "steps"), 0))
+            ("comments", "trimmed", "candidates", "kept", "never_ended", "empty", "tokens", "steps", "runs"), 0))
         self.graph = tf.Graph()
         with self.graph.as_default():
             self._build(tf, model)
@@ -107,23 +112,22 @@ class ReplyEngine:
         self.graph.finalize()  # nothing can add nodes after this: the graph never grows
 
     def _build(self, tf, model):
+        from . import gpt2_decoder as dec
+
         hp = self.hparams
         ph = tf.compat.v1.placeholder
-        self._prompt = ph(tf.int32, [1, None], "prompt")
+        self._prompt = ph(tf.int32, [None, None], "prompt")  # B prompts but their last token, right-padded
+        self._prompt_len = ph(tf.int32, [None], "prompt_len")  # their lengths (without the last token)
+        self._last = ph(tf.int32, [None], "last")  # each prompt's last token: the first one fed
         self._n = ph(tf.int32, [], "n")
         self._temperature = ph(tf.float32, [], "temperature")
         self._top_k = ph(tf.int32, [], "top_k")
         self._top_p = ph(tf.float32, [], "top_p")
         self._max_len = ph(tf.int32, [], "max_len")
-        self._seed = ph(tf.int64, [2], "seed")
+        self._seed = ph(tf.int64, [None, 2], "seed")  # one per prompt
         end_ids = tf.constant(self.end_ids, tf.int32)
         n_end = len(self.end_ids)
-
-        def run_model(tokens, past=None):
-            out = model.model(hparams=hp, X=tokens, past=past, reuse=tf.compat.v1.AUTO_REUSE)
-            presents = out["present"]
-            presents.set_shape(model.past_shape(hparams=hp, batch_size=None))
-            return out["logits"], presents
+        weights = dec.variables(tf, hp)
 
         def top_k(logits):
             k = tf.minimum(self._top_k, hp.n_vocab)
@@ -137,37 +141,48 @@ class ReplyEngine:
                                    axis=1, keepdims=True)
             return tf.where(logits < cutoff, tf.fill(tf.shape(logits), -1e10), logits)
 
-        # The prompt runs once (batch 1); its keys/values are copied to the n candidates.
-        _, prompt_past = run_model(self._prompt[:, :-1])
+        # The prompts run once; their keys/values stay [B, ...] and the n candidates of each share them.
+        prompt_cache = dec.prompt_pass(tf, weights, hp, self._prompt)
         n = self._n
+        b = tf.shape(self._prompt_len)[0]
+        rows = b * n  # candidate j of prompt i is row i * n + j
+        start_pos = tf.repeat(self._prompt_len, n)
         loop_vars = [
             tf.constant(0),
-            tf.tile(prompt_past, [n, 1, 1, 1, 1, 1]),
-            tf.tile(self._prompt[:, -1], [n]),
-            tf.zeros([n, 0], tf.int32),  # tokens written so far
-            tf.fill([n, n_end], -1),  # the last len(<|endoftext|>) tokens
-            tf.zeros([n], tf.bool),  # ended yet?
-            tf.fill([n], -1),  # reply length in tokens, once ended
+            dec.empty_cache(tf, hp, rows, self._max_len),
+            tf.repeat(self._last, n),
+            tf.zeros([rows, 0], tf.int32),  # tokens written so far
+            tf.fill([rows, n_end], -1),  # the last len(<|endoftext|>) tokens
+            tf.zeros([rows], tf.bool),  # ended yet?
+            tf.fill([rows], -1),  # reply length in tokens, once ended
         ]
 
-        def body(i, past, prev, out, window, done, length):
-            logits, presents = run_model(prev[:, tf.newaxis], past)
-            logits = logits[:, -1, :] / self._temperature
+        def body(i, cache, prev, out, window, done, length):
+            logits, cache = dec.step(tf, weights, hp, prev, start_pos + i, i, cache, prompt_cache, self._prompt_len, n)
+            logits = logits / self._temperature
             logits = tf.cond(self._top_p > 0.0, lambda: top_p(logits),
                              lambda: tf.cond(self._top_k > 0, lambda: top_k(logits), lambda: logits))
-            seed = self._seed + tf.stack([tf.constant(0, tf.int64), tf.cast(i, tf.int64)])
-            token = tf.random.stateless_categorical(logits, 1, seed=seed, dtype=tf.int32)[:, 0]
+            step_seed = tf.stack([tf.constant(0, tf.int64), tf.cast(i, tf.int64)])
+
+            def sample(args):  # each prompt with its own seed: the same candidates in any company
+                prompt_logits, seed = args
+                return tf.random.stateless_categorical(prompt_logits, 1, seed=seed + step_seed, dtype=tf.int32)[:, 0]
+
+            token = tf.reshape(tf.map_fn(sample, (tf.reshape(logits, [b, n, hp.n_vocab]), self._seed),
+                                         fn_output_signature=tf.TensorSpec([None], tf.int32)), [rows])
             window = tf.concat([window[:, 1:], token[:, tf.newaxis]], axis=1)
             by_text = tf.reduce_all(tf.equal(window, end_ids), axis=1) & ~done
             by_token = tf.equal(token, self.end_id) & ~done & ~by_text
             length = tf.where(by_text, i + 1 - n_end, tf.where(by_token, i, length))
-            return (i + 1, tf.concat([past, presents], axis=-2), token,
-                    tf.concat([out, token[:, tf.newaxis]], axis=1), window, done | by_text | by_token, length)
+            return (i + 1, cache, token, tf.concat([out, token[:, tf.newaxis]], axis=1), window,
+                    done | by_text | by_token, length)
 
-        def cond(i, past, prev, out, window, done, length):
+        def cond(i, cache, prev, out, window, done, length):
             return (i < self._max_len) & ~tf.reduce_all(done)
 
-        shapes = [tf.TensorShape([]), tf.TensorShape(model.past_shape(hparams=hp, batch_size=None)),
+        head_dim = hp.n_embd // hp.n_head
+        kv = tf.TensorShape([None, hp.n_head, None, head_dim])
+        shapes = [tf.TensorShape([]), [(kv, kv)] * hp.n_layer,
                   tf.TensorShape([None]), tf.TensorShape([None, None]), tf.TensorShape([None, n_end]),
                   tf.TensorShape([None]), tf.TensorShape([None])]
         _, _, _, self._tokens, _, self._done, self._length = tf.while_loop(
@@ -192,7 +207,8 @@ class ReplyEngine:
             text = text[:-2]
         elif not done and END not in text:
             self.stats["never_ended"] += 1
-            return None
+            if not self.keep_unfinished:
+                return None
         cut = min((text.find(m) for m in (END, START) if m in text), default=-1)
         if cut >= 0:  # an earlier marker than the one that stopped the sample
             text = text[:cut]
@@ -207,35 +223,57 @@ class ReplyEngine:
 
     # -- generation ------------------------------------------------------------------------------
     def generate(self, comments, n: int, temperature: float = 0.7, top_k: int = 40, top_p: float = 0.0,
-                 *, keys=None, progress: bool = False) -> list[list[Reply]]:
-        """`n` candidate replies to each comment (those that ended; fewer when some never did).
+                 *, keys=None, progress: bool = False, comments_per_run: int | None = None) -> list[list[Reply]]:
+        """`n` candidate replies to each comment (those that ended; fewer when some never did,
+        unless the engine keeps unfinished ones).
 
-        Sampling is seeded per comment from the engine's seed and the comment's key (its text
-        unless `keys` are given), so a comment gets the same candidates in any run and any order."""
+        `comments_per_run` comments (the engine's default unless given) are sampled together in
+        one run of the sampling loop: a run ends when all its candidates ended, or at
+        max_reply_tokens. Sampling is seeded per comment from the engine's seed and the comment's
+        key (its text unless `keys` are given), so a comment gets the same candidates in any run,
+        any order and any company."""
         if isinstance(comments, str):
             raise TypeError("generate() takes a list of comments; wrap a single comment in a list")
         if n < 1 or temperature <= 0 or top_k < 0 or not 0.0 <= top_p < 1.0:
             raise ValueError(f"need n >= 1, temperature > 0, top_k >= 0, 0 <= top_p < 1; "
                              f"got n={n}, temperature={temperature}, top_k={top_k}, top_p={top_p}")
-        comments = list(comments)
+        per_run = self.comments_per_run if comments_per_run is None else int(comments_per_run)
+        if per_run < 1:
+            raise ValueError(f"comments_per_run must be at least 1, got {comments_per_run}")
+        comments = [str(c) for c in comments]
         keys = list(comments) if keys is None else list(keys)
         if len(keys) != len(comments):
             raise ValueError(f"got {len(keys)} keys for {len(comments)} comments")
-        results = []
-        pairs = zip(comments, keys)
+        bar = None
         if progress:
             from tqdm.auto import tqdm
 
-            pairs = tqdm(pairs, desc="comments", unit="comment", total=len(comments))
-        for comment, key in pairs:
-            comment = str(comment)
-            ids, trimmed = self.prompt_ids(comment)
-            feed = {self._prompt: [ids], self._n: n, self._temperature: temperature, self._top_k: top_k,
-                    self._top_p: top_p, self._max_len: self.max_reply_tokens,
-                    self._seed: [self.seed, zlib.crc32(str(key).encode("utf-8"))]}
-            tokens, done, length = self.sess.run((self._tokens, self._done, self._length), feed)
-            self.stats.update(comments=1, trimmed=int(trimmed), candidates=n, steps=int(tokens.shape[1]))
-            replies = [self._reply(tokens[j], bool(done[j]), int(length[j])) for j in range(n)]
+            bar = tqdm(desc="comments", unit="comment", total=len(comments))
+        results = []
+        for at in range(0, len(comments), per_run):
+            results += self._run(comments[at:at + per_run], keys[at:at + per_run], n,
+                                 temperature=temperature, top_k=top_k, top_p=top_p)
+            if bar is not None:
+                bar.update(len(comments[at:at + per_run]))
+        if bar is not None:
+            bar.close()
+        return results
+
+    def _run(self, comments, keys, n, *, temperature, top_k, top_p) -> list[list[Reply]]:
+        """One run of the sampling loop for a few comments together."""
+        prompts, trimmed = zip(*(self.prompt_ids(c) for c in comments))
+        width = max(len(ids) for ids in prompts) - 1
+        padded = [ids[:-1] + [0] * (width - len(ids) + 1) for ids in prompts]
+        feed = {self._prompt: padded, self._prompt_len: [len(ids) - 1 for ids in prompts],
+                self._last: [ids[-1] for ids in prompts], self._n: n, self._temperature: temperature,
+                self._top_k: top_k, self._top_p: top_p, self._max_len: self.max_reply_tokens,
+                self._seed: [[self.seed, zlib.crc32(str(k).encode("utf-8"))] for k in keys]}
+        tokens, done, length = self.sess.run((self._tokens, self._done, self._length), feed)
+        self.stats.update(comments=len(comments), trimmed=sum(trimmed), candidates=n * len(comments),
+                          steps=int(tokens.shape[1]), runs=1)
+        results = []
+        for i in range(len(comments)):
+            replies = [self._reply(tokens[j], bool(done[j]), int(length[j])) for j in range(i * n, (i + 1) * n)]
             results.append([r for r in replies if r is not None])
         return results
 
@@ -254,7 +292,7 @@ class ReplyEngine:
 
     def __repr__(self) -> str:
         return f"ReplyEngine({str(self.run_dir)!r}, checkpoint={Path(self.checkpoint).name!r}, " \
-               f"max_reply_tokens={self.max_reply_tokens}, seed={self.seed})"
+               f"max_reply_tokens={self.max_reply_tokens}, seed={self.seed}, comments_per_run={self.comments_per_run})"
 
 
 # -- resumable generation ------------------------------------------------------------------------
@@ -318,10 +356,12 @@ def _start(out_path: Path, columns: list[str], key: str) -> set[str]:
 
 
 def generate_resumable(engine: ReplyEngine, items, key: str, comment_col: str, out_path, n: int,
-                       *, progress: bool = True, **sampling):
+                       *, progress: bool = True, comments_per_run: int | None = None, **sampling):
     """Append each item's candidates to the CSV `out_path` (rows of `items` + `candidate` +
-    `candidate_tokens`), one comment at a time, skipping keys already there; a crash loses at most
-    the comment in flight. Returns the whole file as a DataFrame."""
+    `candidate_tokens`), skipping keys already there. Comments are sampled `comments_per_run` at a
+    time (the engine's default unless given) and each one's rows are appended, and logged, as soon
+    as its run ends: a crash loses at most the comments in flight. Returns the whole file as a
+    DataFrame."""
     import pandas as pd
 
     for column in (key, comment_col):
@@ -333,18 +373,27 @@ def generate_resumable(engine: ReplyEngine, items, key: str, comment_col: str, o
     todo = items.assign(**{key: items[key].astype(str)}).drop_duplicates(key)
     todo = todo[~todo[key].isin(done)]
     rows = todo.to_dict("records")
+    bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        rows = tqdm(rows, desc="comments", unit="comment", initial=len(done), total=len(done) + len(todo))
+        bar = tqdm(desc="comments", unit="comment", initial=len(done), total=len(done) + len(todo))
+    per_run = (engine.comments_per_run if comments_per_run is None else int(comments_per_run)) if rows else 1
     log = progress_path(out_path)
-    for item in rows:
-        replies = engine.generate([str(item[comment_col])], n, keys=[item[key]], **sampling)[0]
-        chunk = pd.DataFrame([{**item, "candidate": r.text, "candidate_tokens": r.tokens} for r in replies],
-                             columns=columns)
-        end = _append(out_path, chunk.to_csv(index=False, header=False).encode("utf-8"))
-        entry = {"key": item[key], "end": end, "candidates": len(replies)}
-        _append(log, (json.dumps(entry) + "\n").encode("utf-8"))
+    for at in range(0, len(rows), per_run):
+        run = rows[at:at + per_run]
+        found = engine.generate([str(item[comment_col]) for item in run], n, keys=[item[key] for item in run],
+                                comments_per_run=per_run, **sampling)
+        for item, replies in zip(run, found):
+            chunk = pd.DataFrame([{**item, "candidate": r.text, "candidate_tokens": r.tokens} for r in replies],
+                                 columns=columns)
+            end = _append(out_path, chunk.to_csv(index=False, header=False).encode("utf-8"))
+            entry = {"key": item[key], "end": end, "candidates": len(replies)}
+            _append(log, (json.dumps(entry) + "\n").encode("utf-8"))
+        if bar is not None:
+            bar.update(len(run))
+    if bar is not None:
+        bar.close()
     return read_candidates(out_path)
 
 

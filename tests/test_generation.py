@@ -21,12 +21,12 @@ try:
 except FileNotFoundError as error:
     result["missing_error"] = str(error)
 with generation.ReplyEngine(ckpt, "run1", max_reply_tokens=48, seed=3) as engine:
-    first = engine.generate(comments[:1], n=8)
+    first = engine.generate(comments[:1], n=8, comments_per_run=1)
     result["nodes_after_1"] = engine.node_count()
     rest, result["per_comment"] = [], []
     for comment in comments[1:]:
         steps, ended = engine.stats["steps"], engine.stats["never_ended"]
-        rest += engine.generate([comment], n=8)
+        rest += engine.generate([comment], n=8, comments_per_run=1)
         result["per_comment"].append((engine.stats["steps"] - steps, engine.stats["never_ended"] - ended))
     result["nodes_after_50"] = engine.node_count()
     result["stats"] = dict(engine.stats)
@@ -44,6 +44,21 @@ with generation.ReplyEngine(ckpt, "run1", max_reply_tokens=48, seed=3) as engine
                       "prompt_tail": engine.enc.decode(ids[-12:]), "prompt_head": engine.enc.decode(ids[:4])}
     result["short_prompt"] = engine.enc.decode(engine.prompt_ids("Hi there")[0])
     result["end_tokens"] = len(engine.end_ids)
+    # Several comments per run (prompts of different lengths, in another order, a long one among
+    # them): each comment gets the candidates it gets alone.
+    runs = engine.stats["runs"]
+    order = [9, 2, 30, 7, 1, 44, 0]
+    grouped = engine.generate([long_comment] + [comments[i] for i in order], n=8, comments_per_run=4)
+    result["grouped_runs"] = engine.stats["runs"] - runs
+    result["grouped"] = [[(r.text, r.tokens) for r in rs] for rs in grouped[1:]]
+    result["grouped_order"] = order
+    result["grouped_long"] = [(r.text, r.tokens) for r in grouped[0]]
+    result["long_alone"] = [(r.text, r.tokens) for r in engine.generate([long_comment], n=8, comments_per_run=1)[0]]
+with generation.ReplyEngine(ckpt, "run1", max_reply_tokens=6, seed=3, keep_unfinished=True) as short:
+    kept = short.generate(comments[:2], n=8)
+    result["unfinished"] = {"kept": sum(map(len, kept)), "never_ended": short.stats["never_ended"]}
+with generation.ReplyEngine(ckpt, "run1", max_reply_tokens=6, seed=3) as short:
+    result["unfinished_dropped"] = sum(map(len, short.generate(comments[:2], n=8)))
 with generation.ReplyEngine(ckpt, "run1", max_reply_tokens=48, seed=4) as other:
     result["other_seed"] = [(r.text, r.tokens) for r in other.generate(comments[:1], n=8)[0]]
 """
@@ -79,6 +94,19 @@ def test_engine_stops_early_and_is_reproducible(engine_run):
     assert out["again"] == out["replies"][0]  # same seed, same comment: same replies
     assert out["other_seed"] != out["again"]
     assert out["nucleus"] > 0
+
+
+def test_several_comments_per_run_give_each_comment_its_own_candidates(engine_run):
+    out = engine_run
+    assert out["grouped_runs"] == 2  # 8 comments, 4 per run
+    assert out["grouped"] == [out["replies"][i] for i in out["grouped_order"]]
+    assert out["grouped_long"] == out["long_alone"]
+
+
+def test_keep_unfinished_keeps_candidates_cut_at_the_maximum(engine_run):
+    kept = engine_run["unfinished"]
+    assert kept["never_ended"] > 0 and kept["kept"] >= kept["never_ended"]
+    assert engine_run["unfinished_dropped"] == kept["kept"] - kept["never_ended"]
 
 
 def test_graph_does_not_grow(engine_run):
