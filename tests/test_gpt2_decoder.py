@@ -25,11 +25,12 @@ with graph.as_default():
     padded = tf.constant([p + [0] * (max(lengths) - len(p)) for p in prompts], tf.int32)
     prompt_cache = dec.prompt_pass(tf, w, hp, padded)
     cache = dec.empty_cache(tf, hp, B * n, max_len)
+    bias = dec.prompt_bias(tf, tf.constant(lengths, tf.int32), max(lengths))
     starts = tf.constant(np.repeat(lengths, n), tf.int32)
     step_logits = []
     for t in range(steps):
         logits, cache = dec.step(tf, w, hp, tf.constant(forced[:, t], tf.int32), starts + t, tf.constant(t),
-                                 cache, prompt_cache, tf.constant(lengths, tf.int32), n)
+                                 cache, prompt_cache, bias, n)
         step_logits.append(logits)
     with tf.compat.v1.Session(graph=graph) as sess:
         # larger weights than gpt-2-simple's initialiser, so that attention matters to the logits
