@@ -52,6 +52,28 @@ def test_scores_have_the_contract_columns_and_match_each_classifier(exported):
     assert scorer.stats["scored"] == 23
 
 
+def test_batches_are_formed_by_length_and_scores_come_back_in_the_tables_order(exported):
+    rng = np.random.default_rng(1)
+    words = " ".join(TEXTS).split()
+    lengths = rng.integers(1, 14, size=40)  # short and long replies, shuffled
+    df = pd.DataFrame(dict(comment=[TEXTS[i % 6] for i in range(40)],
+                           candidate=[" ".join(rng.choice(words, k)) for k in lengths]))
+    alone = bc.Classifier(exported["realism"]).predict(df.comment, df.candidate, batch_size=1)[:, 1]  # no padding
+    arrival = scoring.Scorer(exported["realism"], exported["upvotes"])
+    by_arrival = arrival.score(df, batch_size=8, progress=False, sort_by_length=False)
+    scorer = scoring.Scorer(exported["realism"], exported["upvotes"])
+    out = scorer.score(df, batch_size=8, progress=False)
+    np.testing.assert_allclose(out.prob_real, alone, atol=1e-5)  # each row its own score, in order
+    np.testing.assert_allclose(out[list(scoring.SCORE_COLUMNS)], by_arrival[list(scoring.SCORE_COLUMNS)], atol=1e-5)
+    assert out.prob_real.std() > 0
+    assert scorer.stats["tokens"] == arrival.stats["tokens"]
+    # sorted batches pad less: the fewest padded tokens batches of 8 can have
+    tokens = bc.pair_lengths(scorer.realism.tokenizer.encode(df.comment, df.candidate))
+    ordered = np.sort(tokens)
+    best = sum(len(ordered[i:i + 8]) * ordered[i:i + 8].max() for i in range(0, 40, 8))
+    assert scorer.stats["padded_tokens"] == best < arrival.stats["padded_tokens"]
+
+
 def test_rows_without_a_reply_get_no_scores_and_are_counted(exported):
     scorer = scoring.Scorer(exported["realism"], exported["upvotes"])
     df = candidates(6)
