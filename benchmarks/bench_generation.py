@@ -70,10 +70,10 @@ def engine_way(checkpoint_dir, run_name, comments, n, max_reply_tokens):
     start = time.perf_counter()
     with generation.ReplyEngine(checkpoint_dir, run_name, max_reply_tokens=max_reply_tokens) as engine:
         kept = 0
-        for i, comment in enumerate(comments, 1):
-            kept += len(engine.generate([comment], n, temperature=0.7, top_k=40)[0])
-            if i in (10, len(comments)):
-                memory[i] = rss_mb()
+        for at in range(0, len(comments), 10):  # the engine's default comments per run within
+            kept += sum(map(len, engine.generate(comments[at:at + 10], n, temperature=0.7, top_k=40)))
+            if at + 10 in (10, len(comments)) or at + 10 > len(comments):
+                memory[min(at + 10, len(comments))] = rss_mb()
         nodes = engine.node_count()
         stats = dict(engine.stats)
     return time.perf_counter() - start, kept, memory, nodes, stats

@@ -1,6 +1,19 @@
 """Benchmark: the scorer against the bare models' forward pass, in one run.
 
     PYTHONPATH=. python benchmarks/bench_scoring.py [--rows 128] [--batch-size 32] [--max-seq-length 128]
+    PYTHONPATH=. flock /tmp/heavy.lock python benchmarks/bench_scoring.py --shape bert-base [--cache /tmp/bench-models]
+
+`--shape bert-base` (random weights of BERT base's shape, built once into `--cache`; the sample's
+clean (comment, reply) pairs, 320 rows, as notebook 01 prepares them), side by side in one run:
+  scorer:   rows/s of Scorer.score in arrival order (each batch padded to its longest pair) and
+            sorted by length (the default), the ratio, and the largest score difference;
+  training: examples/s of an epoch of bc.train (length-bucketed batches, shuffled across
+            buckets) and of the former fit on the whole table padded to its longest pair
+            (`--train-rows` rows, `--train-epochs` epochs; the first epoch, tracing included, is
+            not counted), and the ratio.
+The load average is printed with the figures.
+
+Small-BERT mode (default):
 
 Builds, locally, a randomly initialised encoder shaped like small BERT (4 layers, hidden 512,
 8 heads, intermediate 2048, the TF Hub interface, vocabulary from the bundled sample comments),
@@ -15,6 +28,8 @@ interleaved, after one warm-up run (tracing excluded).
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -40,13 +55,127 @@ def rows(n: int, seed: int = 0) -> pd.DataFrame:
     return out, bodies
 
 
+def sample_pairs() -> pd.DataFrame:
+    """The sample's clean (comment, reply) pairs, as notebook 01 prepares them."""
+    from helpers import pairs as pairs_mod, prepare
+
+    submissions, comments = sample_data.load_submissions(), sample_data.load_comments()
+    joined = pairs_mod.join_pairs(submissions, comments, submissions["subreddit"].dropna().unique())
+    return prepare.clean_pairs(joined)[0]
+
+
+def load() -> str:
+    return "load average %.2f %.2f %.2f" % os.getloadavg()
+
+
+def former_train(model, features, labels, *, epochs, batch_size, learning_rate, callbacks):
+    """bc.train before length bucketing: the whole table padded to its longest pair, Keras shuffles."""
+    import tensorflow as tf
+
+    labels = np.asarray(labels, dtype=np.int32)
+    steps = epochs * int(np.ceil(len(labels) / batch_size))
+    optimizer = tf.keras.optimizers.AdamW(learning_rate=bc.warmup_decay(learning_rate, steps, 0.1),
+                                          weight_decay=0.01, clipnorm=1.0)
+    model.compile(optimizer=optimizer, loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(features, labels, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0, callbacks=callbacks)
+
+
+def bert_base(args) -> None:
+    import sys
+
+    import tensorflow as tf
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from real_shapes import bert_base_encoder
+
+    pairs = sample_pairs()
+    df = pairs.rename(columns={"reply": "candidate"})[["comment", "candidate"]].reset_index(drop=True)
+    start = time.perf_counter()
+    bodies = pd.concat([pairs.comment, pairs.reply])
+    encoder_dir = bert_base_encoder(args.cache, bodies)
+    exported = Path(args.cache) / "bert-base-classifiers"
+    if not (exported / "upvotes" / "saved_model.pb").is_file():
+        encoder, vocab, lower = bc.load_encoder(str(encoder_dir))
+        for name, labels in (("realism", bc.REALISM_LABELS), ("upvotes", bc.UPVOTE_LABELS)):
+            bc.export(bc.build_classifier(encoder, len(labels)), bc.PairTokenizer(vocab, lower, args.max_seq_length),
+                      labels, exported / name)
+    scorer = scoring.Scorer(exported / "realism", exported / "upvotes")
+    features = scorer.realism.tokenizer.encode(df.comment, df.candidate)
+    lengths = bc.pair_lengths(features)
+    arrival = sum(len(b) * b.max() for b in np.array_split(lengths, range(args.batch_size, len(lengths), args.batch_size)))
+    ordered = np.sort(lengths)
+    bucketed = sum(len(b) * b.max() for b in np.array_split(ordered, range(args.batch_size, len(ordered), args.batch_size)))
+    print(f"BERT base shape, random weights: {encoder_dir} ({time.perf_counter() - start:.0f} s); {len(df)} rows, "
+          f"{lengths.mean():.0f} tokens per pair on average (max {lengths.max()}), batch {args.batch_size}: "
+          f"{arrival} padded tokens in arrival order, {bucketed} sorted ({arrival / bucketed:.2f}x fewer); {load()}",
+          flush=True)
+
+    runs = {"arrival": dict(sort_by_length=False), "sorted": dict(sort_by_length=True)}
+    scorer.score(df.iloc[:args.batch_size], batch_size=args.batch_size, progress=False)  # warm-up
+    best, scores = {name: 0.0 for name in runs}, {}
+    for _ in range(args.repeat):
+        for name, kw in runs.items():
+            t = time.perf_counter()
+            scores[name] = scorer.score(df, batch_size=args.batch_size, progress=False, **kw)
+            best[name] = max(best[name], len(df) / (time.perf_counter() - t))
+    diff = np.abs(scores["sorted"][list(scoring.SCORE_COLUMNS)].to_numpy()
+                  - scores["arrival"][list(scoring.SCORE_COLUMNS)].to_numpy()).max()
+    print(f"\nscorer (2 models, best of {args.repeat}); {load()}")
+    print(f"  arrival order     : {best['arrival']:8.2f} rows/s")
+    print(f"  sorted by length  : {best['sorted']:8.2f} rows/s   ratio {best['sorted'] / best['arrival']:.2f}x "
+          f"(largest score difference {diff:.1e})", flush=True)
+
+    if args.train_rows:
+        class EpochTimes(tf.keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                self.times = []
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self.start = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.times.append(time.perf_counter() - self.start)
+
+        subset = df.sample(n=min(args.train_rows, len(df)), random_state=0).reset_index(drop=True)
+        x = scorer.realism.tokenizer.encode(subset.comment, subset.candidate)
+        y = np.arange(len(subset)) % 2
+        rates = {}
+        for name in ("former", "bucketed"):
+            encoder, _, _ = bc.load_encoder(str(encoder_dir))
+            model = bc.build_classifier(encoder, 2)
+            timer = EpochTimes()
+            kw = dict(epochs=args.train_epochs, batch_size=args.train_batch_size, learning_rate=2e-5)
+            if name == "former":
+                former_train(model, x, y, callbacks=[timer], **kw)
+            else:
+                original_fit = model.fit
+                model.fit = lambda *a, **k: original_fit(*a, **k, callbacks=[timer])
+                bc.train(model, x, y, verbose=0, **kw)
+            rates[name] = len(subset) / min(timer.times[1:])
+            print(f"  training {name:8s}: epoch times {', '.join(f'{t:.0f} s' for t in timer.times)}", flush=True)
+        print(f"\ntraining, {len(subset)} rows, batch {args.train_batch_size} (an epoch after the first); {load()}")
+        print(f"  padded to the table's longest: {rates['former']:7.2f} examples/s")
+        print(f"  length-bucketed batches      : {rates['bucketed']:7.2f} examples/s   "
+              f"ratio {rates['bucketed'] / rates['former']:.2f}x")
+    print(f"\n{load()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shape", choices=("small", "bert-base"), default="small")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "bench-models")
+    parser.add_argument("--train-rows", type=int, default=64, help="bert-base: rows to train on (0: skip)")
+    parser.add_argument("--train-batch-size", type=int, default=16)
+    parser.add_argument("--train-epochs", type=int, default=2)
     parser.add_argument("--rows", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-seq-length", type=int, default=128)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    if args.shape == "bert-base":
+        if args.batch_size == 32 and "--batch-size" not in sys.argv:
+            args.batch_size = 64
+        return bert_base(args)
 
     df, bodies = rows(args.rows)
     with tempfile.TemporaryDirectory(prefix="bench-scoring-") as tmp:
