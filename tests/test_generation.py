@@ -3,6 +3,7 @@ eager execution process-wide), and the resumable CSV writer."""
 import json
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -124,6 +125,28 @@ def test_long_comment_is_trimmed_from_its_start(engine_run):
 
 def test_missing_run_names_the_notebook(engine_run):
     assert "02_finetune_gpt2" in engine_run["missing_error"]
+
+
+FORMER = """
+import sys
+sys.path.insert(0, args["benchmarks"])
+from legacy_engine import LegacyEngine
+from helpers import generation, tiny_gpt2
+comments = [t.split(" [SEP] ")[0] for t in tiny_gpt2.toy_texts(12, seed=5)]
+comments[3] = ("A long one about pizza and my cat. " * 60).strip()
+result = {}
+for name, cls in (("former", LegacyEngine), ("engine", generation.ReplyEngine)):
+    with cls(args["ckpt"], "run1", max_reply_tokens=40, seed=9) as engine:
+        result[name] = [[(r.text, r.tokens) for r in rs] for rs in engine.generate(comments, n=6)]
+"""
+
+
+def test_engine_gives_the_candidates_the_former_engine_gave():
+    """The shared prompt cache and several comments per run change the cost, not the samples: same
+    seeds, same candidates as the former engine (prompt tiled per candidate, one comment per run)."""
+    out = run(FORMER, ckpt=str(fine_tuned_run()), benchmarks=str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    assert sum(map(len, out["engine"])) > 30
+    assert out["engine"] == out["former"]
 
 
 RESUMABLE = """
