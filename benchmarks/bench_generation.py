@@ -245,7 +245,8 @@ def main(argv=None) -> int:
           f"({a_ended} of them ended)")
     print(f"(b) ReplyEngine     : {b_kept} candidates in {b_time:.1f} s = {b_rate:.2f} candidates/s "
           f"({stats['never_ended']} never ended within {args.max_reply_tokens} tokens, dropped; "
-          f"{stats['steps'] / len(comments):.0f} sampling steps per comment; graph {nodes} nodes)")
+          f"{stats['steps'] / stats['runs']:.0f} sampling steps per run of {len(comments) / stats['runs']:.1f} "
+          f"comments; graph {nodes} nodes)")
     print(f"ratio (b)/(a)       : {b_rate / a_rate:.1f}x candidates/s "
           f"({(b_kept / b_time) / max(a_ended / a_time, 1e-9):.1f}x counting only candidates that ended)")
     print(f"(b) memory, comment 10 -> {last}: current {memory[10][0]:.0f} -> {memory[last][0]:.0f} MB "
