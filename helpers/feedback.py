@@ -308,8 +308,10 @@ def read_fetches(path: Path | str) -> pd.DataFrame:
     return table
 
 
-def latest(fetches: pd.DataFrame, posted: pd.DataFrame) -> pd.DataFrame:
-    """The last fetch of each reply with the prediction made when it was posted (NaN if unknown)."""
+def latest(fetches: pd.DataFrame, posted: pd.DataFrame, min_age_hours: float = 0) -> pd.DataFrame:
+    """The last fetch of each reply made when the reply was at least `min_age_hours` old, with the
+    prediction made when it was posted (NaN if unknown)."""
+    fetches = fetches[~(fetches["age_hours"].astype(float) < min_age_hours)]
     last = (fetches.assign(_t=pd.to_datetime(fetches["fetched_at"], utc=True, format="ISO8601"))
             .sort_values("_t", kind="stable").drop_duplicates("reply_id", keep="last").drop(columns="_t"))
     keep = ["reply_id", *PREDICTIONS, *MODEL_RUNS, "text", "parent_body"]
@@ -403,7 +405,7 @@ def plot(table: pd.DataFrame, fetches: pd.DataFrame, edges=DEFAULT_RATING_EDGES)
     live = scored(table)
     ax = axes[0, 0]
     ax.scatter(live["expected_upvotes"], live["score"], s=18)
-    ax.set(xlabel="expected upvote bin at posting (Σk·p_k)", ylabel="score now", yscale="symlog",
+    ax.set(xlabel="expected upvote bin at posting (Σk·p_k)", ylabel="score now",
            title="predicted vs actual")
     ax = axes[0, 1]
     cal = calibration(table, edges)
@@ -421,11 +423,17 @@ def plot(table: pd.DataFrame, fetches: pd.DataFrame, edges=DEFAULT_RATING_EDGES)
     ax.set(xlabel="median score of the human replies to the same comment", ylabel="bot reply's score",
            title="bot vs humans, same comments")
     ax = axes[1, 1]
-    for reply_id, rows in fetches[fetches["score"].notna()].groupby("reply_id"):
-        ax.plot(rows["age_hours"].astype(float), rows["score"].astype(float), marker="o", label=reply_id)
-    ax.set(xlabel="hours since posting", ylabel="score", title="score over time")
-    if fetches["reply_id"].nunique() <= 10:
-        ax.legend(fontsize=7)
+    follow = fetches[fetches["score"].notna()].assign(age_hours=lambda t: t["age_hours"].astype(float))
+    if follow["reply_id"].nunique() <= 10:  # a line per reply; an x where it was no longer on Reddit
+        for reply_id, rows in follow.groupby("reply_id"):
+            line, = ax.plot(rows["age_hours"], rows["score"].astype(float), marker="o", alpha=0.6, label=reply_id)
+            gone = rows[rows["status"] != "ok"]
+            ax.scatter(gone["age_hours"], gone["score"].astype(float), marker="x", s=80, color=line.get_color())
+    medians = over_time(fetches)
+    ax.plot(medians.index, medians["bot_median"], color="black", linewidth=2.5, label="bot, median")
+    ax.plot(medians.index, medians["human_median"], color="grey", linewidth=2.5, linestyle="--", label="humans, median")
+    ax.set(xlabel="hours since posting", ylabel="score", title="score over time (x: removed or gone)")
+    ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig
 

@@ -305,3 +305,14 @@ def test_sample_covers_removal_deleted_parent_suspension_and_time():
     assert fetches["author_suspended"].any() and "locked" in set(fetches["thread_status"])
     fig = feedback.figures(feedback.latest(fetches, posted))
     assert fig["replies"] == len(posted) and fig["removed"] == 1 and fig["spearman_expected_vs_score"] > 0.5
+
+
+def test_latest_takes_the_last_fetch_old_enough_with_its_prediction():
+    posted = feedback.posted_replies(posting_pair("k1", "r1", "s1", p=(0.1, 0.2, 0.3, 0.4)))
+    fetches = pd.concat([fetch_rows(NOW, {"r1": 2}).assign(age_hours=6),
+                         fetch_rows(NOW + timedelta(days=2), {"r1": 9}).assign(age_hours=54),
+                         fetch_rows(NOW + timedelta(hours=1), {"r1": 4}).assign(age_hours=7)])
+    last = feedback.latest(fetches, posted, min_age_hours=48)
+    assert list(last["score"]) == [9] and last.loc[0, "p3"] == 0.4 and last.loc[0, "parent_body"] == "a comment"
+    assert list(feedback.latest(fetches, posted)["score"]) == [9]  # latest by fetch time, not by row order
+    assert feedback.latest(fetches.iloc[[0, 2]], posted, min_age_hours=48).empty
