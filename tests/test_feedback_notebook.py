@@ -67,3 +67,24 @@ def test_08_with_an_empty_ledger_connects_to_nothing(drive, monkeypatch):
     summary = run_08(drive, SOURCE="reddit")
     assert summary["counts"]["posted"] == 0 and summary["counts"]["training_rows"] == 0
     assert summary["metrics"]["spearman_expected_vs_score"] is None
+
+
+def test_05_adds_the_fed_back_rows_to_training_only(drive):
+    """08 on the sample writes the fed-back pairs; 05 with ADD_FEEDBACK="sample" trains on them too,
+    with the same held-out test threads as without the switch."""
+    from helpers import bert_classifier as bc
+    from helpers import exchange
+
+    notebooks = NOTEBOOK.parent
+    lines = []
+    assert runner.run([notebooks / "01_pull_data.ipynb"], "tiny", drive, log=lines.append) == 0, lines
+    s8 = run_08(drive, SOURCE="sample")
+    fed = pd.read_csv(Paths(drive).file("bert_feedback", source="sample"))
+    assert s8["counts"]["training_rows"] == len(fed) > 0 and not fed["reply"].str.contains("I am a bot").any()
+    assert runner.run([notebooks / "05_bert_upvotes.ipynb"], "tiny", drive, {"ADD_FEEDBACK": "sample"},
+                      log=lines.append) == 0, lines
+    s5 = json.loads(Paths(drive).file("summary", notebook="05_bert_upvotes").read_text())
+    pairs, _ = bc.drop_bad_pairs(exchange.read_table(Paths(drive), "bert_real"))
+    train, test = bc.split_by_thread(pairs.assign(label=pairs.rating), 0.2, seed=s5["settings"]["seed"])
+    assert s5["counts"]["feedback_rows"] == len(fed)
+    assert s5["counts"]["test_rows"] == len(test) and s5["counts"]["train_rows"] == len(train) + len(fed)
