@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -89,8 +90,8 @@ def posted_replies(entries: list[dict]) -> pd.DataFrame:
     for key, e in merged.items():
         if not e.get("_posted") or not e.get("reply_id"):
             continue
-        row = {"key": key, "reply_id": str(e["reply_id"]).removeprefix("t1_"),
-               "submission_id": str(e.get("submission_id") or ""), "subreddit": str(e.get("subreddit") or ""),
+        row = {"key": key.removeprefix("t1_"), "reply_id": str(e["reply_id"]).removeprefix("t1_"),
+               "submission_id": str(e.get("submission_id") or "").removeprefix("t3_"), "subreddit": str(e.get("subreddit") or ""),
                "posted_at": e["posted_at"]}
         row.update({name: _number(e.get(name)) for name in PREDICTIONS})
         row.update({name: str(e.get(name) or "") for name in (*MODEL_RUNS, "text", "parent_body")})
@@ -155,32 +156,55 @@ def _batches(items: list, size: int):
         yield items[i:i + size]
 
 
-def info(reddit, fullnames: list[str], batch: int = 100, desc: str = "", progress: bool = True) -> dict[str, dict]:
+class TooManyRequestsError(RuntimeError):
+    """Reddit kept answering 429 (too many requests); nothing of this fetch was written."""
+
+
+def patiently(call, *, sleep=time.sleep, tries: int = 3, max_wait: float = 120.0):
+    """`call()`, waiting out a 429 (Reddit's retry-after, else 60 s) up to `tries` times."""
+    import prawcore
+
+    for attempt in range(tries):
+        try:
+            return call()
+        except prawcore.exceptions.TooManyRequests as error:
+            wait = min(float(error.retry_after or 60), max_wait)
+            if attempt == tries - 1:
+                raise TooManyRequestsError(
+                    f"Reddit answered 429 (too many requests) {tries} times in a row; nothing of this fetch was "
+                    "written: run the notebook again later."
+                ) from None
+            sleep(wait)
+
+
+def info(reddit, fullnames: list[str], batch: int = 100, desc: str = "", progress: bool = True,
+         sleep=time.sleep) -> dict[str, dict]:
     """id -> data of each thing Reddit returns for `fullnames`, `batch` per request (Reddit's limit is 100)."""
     from tqdm.auto import tqdm
 
     out = {}
     unique = list(dict.fromkeys(fullnames))
     for chunk in tqdm(list(_batches(unique, batch)), desc=desc, disable=not progress or not unique):
-        for thing in reddit.info(fullnames=chunk):
+        for thing in patiently(lambda: list(reddit.info(fullnames=chunk)), sleep=sleep):
             out[thing.fullname] = dict(_fields(thing))
     return out
 
 
-def suspended_accounts(reddit, names) -> dict[str, bool | None]:
+def suspended_accounts(reddit, names, sleep=time.sleep) -> dict[str, bool | None]:
     """name -> is the account suspended (None when Reddit does not know it: deleted or shadowbanned)."""
     import prawcore
 
     out = {}
     for name in sorted({n for n in names if n and n != "[deleted]"}):
         try:
-            out[name] = bool(getattr(reddit.redditor(name), "is_suspended", False))
+            out[name] = bool(patiently(lambda: getattr(reddit.redditor(name), "is_suspended", False), sleep=sleep))
         except prawcore.exceptions.NotFound:
             out[name] = None
     return out
 
 
-def parent_view(reddit, key: str, submission_id: str, reply_id: str, me: str, more_replies: int = 0) -> dict:
+def parent_view(reddit, key: str, submission_id: str, reply_id: str, me: str, more_replies: int | None = 0,
+                sleep=time.sleep) -> dict:
     """The parent comment with its replies: its status, how many replies our reply drew, and the
     human replies to the same parent (not ours, not bots, not deleted or removed)."""
     import praw
@@ -189,11 +213,11 @@ def parent_view(reddit, key: str, submission_id: str, reply_id: str, me: str, mo
     parent = reddit.comment(key)
     parent.submission = reddit.submission(submission_id)
     try:
-        parent.refresh()
+        patiently(parent.refresh, sleep=sleep)
     except (praw.exceptions.ClientException, prawcore.exceptions.NotFound, prawcore.exceptions.Forbidden):
         return {"parent_status": "missing", "replies": math.nan, "human_replies": 0, "human_scores": []}
     status, _ = _comment_status(_fields(parent))
-    parent.replies.replace_more(limit=more_replies)
+    patiently(lambda: parent.replies.replace_more(limit=more_replies), sleep=sleep)
     ours, humans = None, []
     bots = {b.lower() for b in BOTS} | {me.lower()}
     for child in parent.replies:
@@ -206,22 +230,23 @@ def parent_view(reddit, key: str, submission_id: str, reply_id: str, me: str, mo
     return {"parent_status": status, "replies": replies, "human_replies": len(humans), "human_scores": humans}
 
 
-def fetch(reddit, posted: pd.DataFrame, *, now: datetime | None = None, public=None, more_replies: int = 0,
-          batch: int = 100, progress: bool = True) -> pd.DataFrame:
+def fetch(reddit, posted: pd.DataFrame, *, now: datetime | None = None, public=None, more_replies: int | None = 0,
+          batch: int = 100, progress: bool = True, sleep=time.sleep) -> pd.DataFrame:
     """Today's state of each reply in `posted` (see `posted_replies`): one row per reply, FETCH_COLUMNS.
 
     The replies and their threads are read 100 per request (`reddit.info`), each parent comment
     with its replies in one more request. `public` is an optional logged-out ("app-only") client:
     Reddit shows a removed comment normally to its own author, so removals are checked through
-    it as well."""
+    it as well. A 429 is waited out (Reddit's retry-after) a few times, then TooManyRequestsError."""
     from tqdm.auto import tqdm
 
     now = now or datetime.now(timezone.utc)
     me = reddit.user.me().name if not reddit.read_only else ""
-    replies = info(reddit, [f"t1_{r}" for r in posted["reply_id"]], batch, "replies", progress)
-    seen_by_public = info(public, [f"t1_{r}" for r in posted["reply_id"]], batch, "public view", progress) if public else {}
-    threads = info(reddit, [f"t3_{s}" for s in posted["submission_id"] if s], batch, "threads", progress)
-    authors = suspended_accounts(reddit, [_author(d) for d in replies.values()])
+    replies = info(reddit, [f"t1_{r}" for r in posted["reply_id"]], batch, "replies", progress, sleep)
+    seen_by_public = info(public, [f"t1_{r}" for r in posted["reply_id"]], batch, "public view", progress, sleep) \
+        if public else {}
+    threads = info(reddit, [f"t3_{s}" for s in posted["submission_id"] if s], batch, "threads", progress, sleep)
+    authors = suspended_accounts(reddit, [_author(d) for d in replies.values()], sleep)
     rows = []
     for post in tqdm(list(posted.itertuples(index=False)), desc="parents", disable=not progress or posted.empty):
         data = replies.get(f"t1_{post.reply_id}")
@@ -229,7 +254,8 @@ def fetch(reddit, posted: pd.DataFrame, *, now: datetime | None = None, public=N
         public_status, public_by = _comment_status(seen_by_public.get(f"t1_{post.reply_id}"))
         if status == "ok" and public and public_status == "removed":
             status, removed_by = "removed", public_by
-        parent = parent_view(reddit, post.key, post.submission_id, post.reply_id, me or _author(data or {}), more_replies)
+        parent = parent_view(reddit, post.key, post.submission_id, post.reply_id, me or _author(data or {}),
+                             more_replies, sleep)
         author = _author(data or {})
         age = (pd.Timestamp(now) - post.posted_at) / pd.Timedelta(hours=1) if pd.notna(post.posted_at) else math.nan
         rows.append({

@@ -316,3 +316,16 @@ def test_latest_takes_the_last_fetch_old_enough_with_its_prediction():
     assert list(last["score"]) == [9] and last.loc[0, "p3"] == 0.4 and last.loc[0, "parent_body"] == "a comment"
     assert list(feedback.latest(fetches, posted)["score"]) == [9]  # latest by fetch time, not by row order
     assert feedback.latest(fetches.iloc[[0, 2]], posted, min_age_hours=48).empty
+
+
+def test_a_429_is_waited_out_and_a_lasting_one_is_a_clear_error(live):
+    posted = feedback.posted_replies(scripted_world(live.state))
+    client = reddit.connect()
+    waits = []
+    live.state.fail(r"^/api/info$", "429", times=1)
+    live.state.fail(r"^/comments/s3", "429", times=2)
+    rows = feedback.fetch(client, posted, now=NOW, progress=False, sleep=waits.append)
+    assert waits == [60.0, 60.0, 60.0] and len(rows) == 7 and rows.set_index("reply_id").loc["r3", "score"] == 4
+    live.state.fail(r"^/api/info$", "429", times=3)
+    with pytest.raises(feedback.TooManyRequestsError, match="run the notebook again later"):
+        feedback.fetch(client, posted, now=NOW, progress=False, sleep=waits.append)
