@@ -12,8 +12,10 @@ the latest state with the predictions; `training_rows` turns the replies into la
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import re
 import time
 from datetime import datetime, timedelta, timezone
@@ -291,12 +293,47 @@ def public_client(**praw_options):
 
 
 # ----- the feedback table on Drive -----
-def append_fetches(path: Path | str, rows: pd.DataFrame) -> int:
+@contextlib.contextmanager
+def locked(path: Path, wait_seconds: float = 60.0, stale_seconds: float = 600.0):
+    """Hold `<path>.lock` (made with O_EXCL) so two runs (two browser tabs) never append at once;
+    a lock older than `stale_seconds` was left by a crash and is taken over."""
+    lock = path.with_name(path.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            break
+        except FileExistsError:
+            try:
+                if time.time() - lock.stat().st_mtime > stale_seconds:
+                    lock.unlink()
+                    continue
+            except FileNotFoundError:
+                continue
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{lock} is held by another run of notebook 08 (another tab?); wait for it to "
+                                   f"finish, or delete the file if no other run is going.") from None
+            time.sleep(0.05)
+    try:
+        os.write(fd, f"{os.getpid()}\n".encode())
+        os.close(fd)
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def append_fetches(path: Path | str, rows: pd.DataFrame, wait_seconds: float = 60.0) -> int:
     """Append `rows` to the CSV at `path` (created with a header if missing). Rows already there
     stay byte for byte; a row whose (reply_id, fetched_at) is already in the file is not added
-    twice. The new file replaces the old one in one rename, so a crash leaves the old table.
-    Returns how many rows were added."""
+    twice. The new file replaces the old one in one rename, so a crash leaves the old table, and
+    a lock keeps two runs from appending at once. Returns how many rows were added."""
     path = Path(path)
+    with locked(path, wait_seconds):
+        return _append(path, rows)
+
+
+def _append(path: Path, rows: pd.DataFrame) -> int:
     old = read_fetches(path)
     if not old.empty:
         seen = set(zip(old["reply_id"].astype(str), old["fetched_at"].astype(str)))

@@ -329,3 +329,35 @@ def test_a_429_is_waited_out_and_a_lasting_one_is_a_clear_error(live):
     live.state.fail(r"^/api/info$", "429", times=3)
     with pytest.raises(feedback.TooManyRequestsError, match="run the notebook again later"):
         feedback.fetch(client, posted, now=NOW, progress=False, sleep=waits.append)
+
+
+def test_two_tabs_appending_at_once_lose_no_rows(tmp_path):
+    import threading
+
+    table = tmp_path / "feedback/reddit_fetches.csv"
+
+    def tab(name):
+        for i in range(15):
+            feedback.append_fetches(table, fetch_rows(NOW + timedelta(minutes=i), {f"{name}{i}": i}))
+
+    tabs = [threading.Thread(target=tab, args=(name,)) for name in ("a", "b", "c")]
+    for t in tabs:
+        t.start()
+    for t in tabs:
+        t.join()
+    assert len(feedback.read_fetches(table)) == 45
+
+
+def test_a_lock_left_by_a_live_run_is_waited_for_and_a_stale_one_taken_over(tmp_path):
+    import os
+    import time
+
+    table = tmp_path / "fetches.csv"
+    lock = table.with_name(table.name + ".lock")
+    lock.write_text("another tab")
+    with pytest.raises(TimeoutError, match="another run of notebook 08"):
+        feedback.append_fetches(table, fetch_rows(NOW, {"r1": 1}), wait_seconds=0.3)
+    old = time.time() - 3600
+    os.utime(lock, (old, old))  # a crash left it an hour ago
+    assert feedback.append_fetches(table, fetch_rows(NOW, {"r1": 1}), wait_seconds=0.3) == 1
+    assert not lock.exists()
