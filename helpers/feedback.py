@@ -103,6 +103,15 @@ def posted_replies(entries: list[dict]) -> pd.DataFrame:
     return out.astype({name: "float64" for name in PREDICTIONS})
 
 
+def fetch_time(text: str = "") -> pd.Timestamp:
+    """The time of this fetch as a UTC timestamp: `text` in ISO 8601 (UTC when it names no zone), or now."""
+    try:
+        at = pd.Timestamp(text) if text else pd.Timestamp.now(tz="UTC")
+    except ValueError:
+        raise ValueError(f"FETCH_TIME must be ISO 8601, like 2030-01-10T12:00 (UTC) or empty for now; got {text!r}") from None
+    return at.tz_localize("UTC") if at.tzinfo is None else at.tz_convert("UTC")
+
+
 def due(posted: pd.DataFrame, now: datetime, min_age_hours: float = 48, follow_days: float = 0) -> pd.DataFrame:
     """The replies old enough to judge (`min_age_hours`) and, with `follow_days` > 0, still young
     enough to follow; a reply with an unknown posting time counts as old enough."""

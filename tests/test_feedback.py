@@ -361,3 +361,18 @@ def test_a_lock_left_by_a_live_run_is_waited_for_and_a_stale_one_taken_over(tmp_
     os.utime(lock, (old, old))  # a crash left it an hour ago
     assert feedback.append_fetches(table, fetch_rows(NOW, {"r1": 1}), wait_seconds=0.3) == 1
     assert not lock.exists()
+
+
+def test_fetch_time_reads_what_people_type():
+    assert feedback.fetch_time("2030-01-10T12:00") == pd.Timestamp("2030-01-10T12:00Z")
+    assert feedback.fetch_time("2030-01-10T13:00+01:00") == pd.Timestamp("2030-01-10T12:00Z")
+    assert abs(feedback.fetch_time("") - pd.Timestamp.now(tz="UTC")) < pd.Timedelta(minutes=1)
+    with pytest.raises(ValueError, match="FETCH_TIME must be ISO 8601"):
+        feedback.fetch_time("next tuesday")
+
+
+def test_rerunning_the_sample_adds_nothing_the_second_time(tmp_path):
+    _, fetches = feedback.load_sample()
+    table = Paths(tmp_path).file("feedback", source="sample")
+    assert feedback.append_fetches(table, fetches) == len(fetches)
+    assert feedback.append_fetches(table, fetches) == 0 and len(feedback.read_fetches(table)) == len(fetches)
