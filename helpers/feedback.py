@@ -232,6 +232,8 @@ def parent_view(reddit, key: str, submission_id: str, reply_id: str, me: str, mo
     ours, humans = None, []
     bots = {b.lower() for b in BOTS} | {me.lower()}
     for child in parent.replies:
+        if not isinstance(child, praw.models.Comment):  # "load more" links left unexpanded
+            continue
         data = _fields(child)
         if child.id == reply_id:
             ours = child
