@@ -81,7 +81,7 @@ def test_05_adds_the_fed_back_rows_to_training_only(drive):
     s8 = run_08(drive, SOURCE="sample")
     fed = pd.read_csv(Paths(drive).file("bert_feedback", source="sample"))
     assert s8["counts"]["training_rows"] == len(fed) > 0 and not fed["reply"].str.contains("I am a bot").any()
-    assert runner.run([notebooks / "05_bert_upvotes.ipynb"], "tiny", drive, {"ADD_FEEDBACK": "sample"},
+    assert runner.run([notebooks / "05_bert_upvotes.ipynb"], "tiny", drive, {"ADD_FEEDBACK": "sample", "EPOCHS": 1},
                       log=lines.append) == 0, lines
     s5 = json.loads(Paths(drive).file("summary", notebook="05_bert_upvotes").read_text())
     pairs, _ = bc.drop_bad_pairs(exchange.read_table(Paths(drive), "bert_real"))
