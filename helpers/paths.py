@@ -48,6 +48,8 @@ LAYOUT = (
     Entry("ledger", "ledger/posted.jsonl", "07_score_review_post", "append-only posting ledger: posting / posted / failed (and dry_run)"),
     Entry("summary", "runs/{notebook}/summary.json", "every notebook", "run summary: counts, timings, metrics, settings, versions"),
     Entry("executed", "runs/{notebook}/{notebook}.ipynb", "runner", "executed copy of a notebook from a headless run"),
+    Entry("prepared_manifest", "prepared/manifest.json", "01_pull_data", "which run wrote the prepared set: run id, source, subreddits, months, rows and sha256 of each file"),
+    Entry("arctic_raw", "raw/arctic_shift/", "01_pull_data", "pages fetched from Arctic Shift's API, per subreddit and month (a rerun resumes from them)"),
     Entry("fake_candidates", "prepared/gpt2_fake_candidates.csv", "03_generate_fakes", "GPT-2 candidates per seed comment, appended one comment at a time (resumable)"),
 )
 ENTRIES = {e.key: e for e in LAYOUT}
