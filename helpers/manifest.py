@@ -57,6 +57,8 @@ def write_set(tables: dict[str, pd.DataFrame], paths: Paths, about: dict | None 
         checked[key] = (path, check_table(table, key, shown_as, producer))
     manifest = {"run_id": new_run_id(), "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 **(about or {}), "files": {}}
+    if "bert_real" in tables and "subreddit" in tables["bert_real"]:
+        manifest["subreddits_in_data"] = sorted(tables["bert_real"]["subreddit"].dropna().astype(str).unique().tolist())
     with contextlib.ExitStack() as stack:  # every file is written before any is renamed into place
         for key, (path, table) in checked.items():
             tmp = stack.enter_context(atomic_path(path))
@@ -108,3 +110,15 @@ def verify(paths: Paths, key: str) -> dict | None:
 def seen() -> dict:
     """The prepared files this process read, with the run that wrote them (for run summaries)."""
     return {key: dict(value) for key, value in _SEEN.items()}
+
+
+def untrained_subreddits(paths: Paths, subreddits) -> list[str] | None:
+    """The names in `subreddits` that the prepared set has no pairs from (any case, 'r/' allowed);
+    None when there is no manifest to tell."""
+    from .pairs import check_subreddits
+
+    found = read(paths)
+    if not found or "subreddits_in_data" not in found:
+        return None
+    known = {s.lower() for s in found["subreddits_in_data"]}
+    return [s for s in check_subreddits(subreddits) if s.lower() not in known]
