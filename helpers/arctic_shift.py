@@ -127,13 +127,19 @@ def _page_files(folder: Path, kind: str) -> list[Path]:
 
 
 def _load_pages(folder: Path, kind: str) -> tuple[list[dict], dict | None]:
+    """Items of the stored pages and the last page. Pages are written atomically, so an unreadable
+    one was damaged by hand (or by a sync tool): it and the pages after it are fetched again."""
     items, last = {}, None
-    for path in _page_files(folder, kind):
+    files = _page_files(folder, kind)
+    for n, path in enumerate(files):
         try:
             page = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError):  # written atomically, so only a hand-edited file: refetch from there
+            page_items, _ = page["items"], (page["after"], page["before"], page["next_after"], page["end"])
+        except (ValueError, UnicodeDecodeError, KeyError, TypeError):
+            for later in files[n:]:
+                later.unlink()
             break
-        for item in page["items"]:
+        for item in page_items:
             items[item["id"]] = item
         last = page
     return list(items.values()), last

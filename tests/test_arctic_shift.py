@@ -160,3 +160,13 @@ def test_a_month_that_failed_mid_way_refetches_only_the_missing_pages(api, tmp_p
     pairs, _ = arctic(tmp_path / "drive", api.url, months=["2019-02"], subreddits=["cooking"])
     assert len(api.requests) == needed - 2
     pd.testing.assert_frame_equal(pairs, full)
+
+
+def test_a_damaged_page_is_fetched_again(api, tmp_path):
+    full, _ = arctic(tmp_path, api.url, months=["2019-01"], subreddits=["cooking"])
+    pages = sorted((tmp_path / "raw" / "arctic_shift" / "cooking" / "2019-01").glob("comments_*.json"))
+    pages[1].write_text('{"items": [')  # cut short by hand or by a sync tool
+    api.requests.clear()
+    again, _ = arctic(tmp_path, api.url, months=["2019-01"], subreddits=["cooking"])
+    assert len(api.requests) == len(pages) - 1  # that page and the ones after it
+    pd.testing.assert_frame_equal(again, full)
