@@ -3,8 +3,9 @@
 API: https://github.com/ArthurHeitmann/arctic_shift/blob/master/api/README.md. `GET
 /api/posts/search` and `/api/comments/search` with `subreddit`, `after`, `before` (epoch seconds),
 `limit` (at most 100) and `sort=asc`; the answer is `{"data": [...]}` (or `{"error": "..."}`),
-sorted by `created_utc`, with no score sort and no cursor: the next page starts after the last
-item's time.
+sorted by `created_utc`, with no score sort and no cursor: the next page starts at the last
+item's second (whether `after` is inclusive or not, nothing is lost or kept twice; only more than
+100 items created in one second, rare within one subreddit, cannot all be paged).
 
 Per subreddit and month: the comments first, then the posts up to the same time. Each page is
 stored (trimmed to the fields the join needs) under raw/arctic_shift/<sub>/<YYYY-MM>/ as it

@@ -4,7 +4,7 @@
         api.url                                               # base URL for helpers.arctic_shift
 
 `GET /api/posts/search` and `/api/comments/search` with `subreddit` (any case), `after`/`before`
-(epoch seconds or ISO dates, both exclusive), `limit` (1-100, default 25; else HTTP 400 with
+(epoch seconds or ISO dates; exclusive, or `after` inclusive with `after_inclusive`), `limit` (1-100, default 25; else HTTP 400 with
 `{"error": ...}`), `sort` (`asc`/`desc` by `created_utc`). The answer is `{"data": [...]}`; items
 carry extra fields as the real ones do. Faults for tests: `faults` is a list popped once per
 request (an HTTP status such as 429 or 503, "slow_down" for the API's "Timeout. Maybe slow down a
@@ -42,6 +42,7 @@ class ArcticShiftStandIn:
         self.faults: list = []
         self.down: set[str] = set()
         self.hang_seconds = 2.0
+        self.after_inclusive = False  # the docs do not say: the client must work either way
         self.requests: list[tuple[float, str, dict]] = []
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -81,7 +82,7 @@ class ArcticShiftStandIn:
             return 400, {}, {"error": "limit must be between 1 and 100"}
         sub = params.get("subreddit", "").lower()
         rows = [r for r in self.items[path] if (not sub or str(r["subreddit"]).lower() == sub)
-                and after < r["created_utc"] < before]
+                and (after <= r["created_utc"] if self.after_inclusive else after < r["created_utc"]) and r["created_utc"] < before]
         if params.get("sort", "desc") == "desc":
             rows = rows[::-1]
         return 200, {}, {"data": rows[:limit]}

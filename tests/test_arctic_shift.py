@@ -170,3 +170,18 @@ def test_a_damaged_page_is_fetched_again(api, tmp_path):
     again, _ = arctic(tmp_path, api.url, months=["2019-01"], subreddits=["cooking"])
     assert len(api.requests) == len(pages) - 1  # that page and the ones after it
     pd.testing.assert_frame_equal(again, full)
+
+
+@pytest.mark.parametrize("inclusive", [False, True])
+def test_paging_by_time_loses_nothing_when_many_items_share_a_second(tmp_path, inclusive):
+    t = 1546300800 + 3600
+    post = dict(id="s1", title="t", selftext="x", author="op", subreddit="cooking", created_utc=t, score=1, is_self=True)
+    comments = [dict(id=f"c{i:03d}", link_id="t3_s1", parent_id="t3_s1", author=f"u{i}", body=f"b{i}", score=1,
+                     created_utc=t + (0 if i < 60 else 1 if i < 140 else 2 + i), subreddit="cooking") for i in range(230)]
+    comments += [dict(id=f"r{i:03d}", link_id="t3_s1", parent_id=f"t1_c{i:03d}", author="replier", body=f"reply {i}",
+                      score=2, created_utc=t + 5000 + i // 3, subreddit="cooking") for i in range(230)]
+    with ArcticShiftStandIn([post], comments) as server:
+        server.after_inclusive = inclusive
+        pairs, report = arctic(tmp_path, server.url, months=["2019-01"], subreddits=["cooking"])
+    assert sorted(pairs["comment_id"]) == [f"c{i:03d}" for i in range(230)]
+    assert report["fetched"][0]["comments"] == 460 and report["fetched"][0]["requests"] <= 9
