@@ -42,6 +42,7 @@ class ArcticShiftStandIn:
         self.faults: list = []
         self.down: set[str] = set()
         self.hang_seconds = 2.0
+        self.headers: dict[str, str] = {}  # sent with every answer, e.g. X-RateLimit-Remaining / -Reset
         self.after_inclusive = False  # the docs do not say: the client must work either way
         self.requests: list[tuple[float, str, dict]] = []
         self.lock = threading.Lock()
@@ -85,7 +86,7 @@ class ArcticShiftStandIn:
                 and (after <= r["created_utc"] if self.after_inclusive else after < r["created_utc"]) and r["created_utc"] < before]
         if params.get("sort", "desc") == "desc":
             rows = rows[::-1]
-        return 200, {}, {"data": rows[:limit]}
+        return 200, dict(self.headers), {"data": rows[:limit]}
 
 
 def _handler(standin: ArcticShiftStandIn):

@@ -185,3 +185,15 @@ def test_paging_by_time_loses_nothing_when_many_items_share_a_second(tmp_path, i
         pairs, report = arctic(tmp_path, server.url, months=["2019-01"], subreddits=["cooking"])
     assert sorted(pairs["comment_id"]) == [f"c{i:03d}" for i in range(230)]
     assert report["fetched"][0]["comments"] == 460 and report["fetched"][0]["requests"] <= 9
+
+
+def test_an_exhausted_rate_limit_is_waited_out(api, tmp_path):
+    import time
+
+    api.headers.update({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 7)})
+    waits = []
+    try:
+        arctic(tmp_path, api.url, months=["2019-01"], subreddits=["cooking"], arctic_options={"sleep": waits.append})
+    finally:
+        api.headers.clear()
+    assert waits and all(5 <= w <= 7 for w in waits)  # until the reset time it announced, after each answer
