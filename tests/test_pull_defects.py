@@ -5,9 +5,8 @@ from collections import Counter
 
 import pandas as pd
 import pytest
-import zstandard
 
-from helpers import dumps, exchange, prepare, pull
+from helpers import dumps, prepare, pull
 from helpers.pairs import join_pairs
 from helpers.paths import Paths
 
