@@ -55,6 +55,37 @@ def test_frame_ending_exactly_at_a_read_boundary_is_read(tmp_path, monkeypatch):
     assert b"".join(dumps.iter_chunks(path)) == "".join(first + second).encode()
 
 
+def test_frame_of_exactly_256_kib_then_another_is_read(tmp_path):
+    """The same at the real read size: a first frame of exactly dumps.READ_SIZE compressed bytes."""
+    import base64
+    import random
+    import shutil
+    import subprocess
+
+    import zstandard
+
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=31)
+    pool = base64.b64encode(random.Random(0).randbytes(dumps.READ_SIZE * 2)).decode()
+
+    def frame(n):
+        text = ("\n".join(pool[i:i + 76] for i in range(0, n, 76))[:n - 1] + "\n").encode()
+        return zstandard.ZstdCompressor(compression_params=params).compress(text), text
+
+    n = dumps.READ_SIZE
+    for _ in range(50):  # grow the text until its frame is exactly one read long
+        first, text = frame(n)
+        if len(first) == dumps.READ_SIZE:
+            break
+        n += dumps.READ_SIZE - len(first)
+    assert len(first) == dumps.READ_SIZE
+    second, more = frame(5000)
+    path = tmp_path / "RC_2019-01.zst"
+    path.write_bytes(first + second)
+    assert b"".join(dumps.iter_chunks(path)) == text + more
+    if shutil.which("zstd"):  # the reference reader agrees
+        assert subprocess.run(["zstd", "-dc", "--long=31", str(path)], capture_output=True, check=True).stdout == text + more
+
+
 # 3. 0 pairs, or every month failed, replaced good prepared files with header-only ones
 def good_prepared(root):
     pairs, _ = pull.pull("sample", Paths(root), SUBREDDITS, MONTHS, progress=False)
