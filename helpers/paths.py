@@ -51,6 +51,8 @@ LAYOUT = (
     Entry("executed", "runs/{notebook}/{notebook}.ipynb", "runner", "executed copy of a notebook from a headless run"),
     Entry("feedback", "feedback/{source}_fetches.csv", "08_feedback", "the posted replies' state, one row per reply per fetch, appended (`{source}`: reddit or sample)"),
     Entry("bert_feedback", "prepared/bert_feedback_{source}.csv", "08_feedback", "posted replies with their parent and real score, for notebook 05's ADD_FEEDBACK"),
+    Entry("prepared_manifest", "prepared/manifest.json", "01_pull_data", "which run wrote the prepared set: run id, source, subreddits, months, rows and sha256 of each file"),
+    Entry("arctic_raw", "raw/arctic_shift/", "01_pull_data", "pages fetched from Arctic Shift's API, per subreddit and month (a rerun resumes from them)"),
     Entry("fake_candidates", "prepared/gpt2_fake_candidates.csv", "03_generate_fakes", "GPT-2 candidates per seed comment, appended one comment at a time (resumable)"),
 )
 ENTRIES = {e.key: e for e in LAYOUT}

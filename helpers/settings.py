@@ -14,7 +14,7 @@ class Settings:
     profile: str
     seed: int  # one seed for sampling, splits and initialisation
     expects_gpu: bool  # warn when the runtime has no GPU
-    data_source: str  # 01: "sample", "bigquery" or "dumps"
+    data_source: str  # 01: "sample", "arctic_shift", "bigquery" or "dumps"
     gpt2_model: str  # base model: "124M"/"355M" (downloaded) or "tiny" (built locally)
     gpt2_steps: int  # fine-tuning steps
     gpt2_batch_size: int
@@ -30,15 +30,19 @@ class Settings:
     gpt2_save_every: int  # 02: checkpoint every N steps (what a disconnect can cost)
     gpt2_sample_every: int  # 02: print a sample every N steps (0 = never)
     gpt2_max_reply_tokens: int  # 03 and 06: longest reply the engine writes, in tokens
+    subreddits: str  # 01 and 06: comma-separated subreddits the models learn from and answer in
+    top_level_only: bool  # 01 and 06: the comment of a pair answers the post itself (the original's rule)
+    arctic_max_items: int  # 01, arctic_shift: posts and comments fetched per subreddit and month at most (0 = all)
 
 
+SUBREDDITS = "cooking, buildapc, CasualConversation, personalfinance"  # 01 learns from them, 06 answers in them
 BERT_BASE = "https://tfhub.dev/tensorflow/bert_en_uncased_L-12_H-768_A-12/4"
 
 PROFILES: dict[str, dict] = {
     "colab": dict(
         seed=0,
         expects_gpu=True,
-        data_source="bigquery",
+        data_source="arctic_shift",
         gpt2_model="355M",
         gpt2_steps=1000,
         gpt2_batch_size=1,
@@ -54,6 +58,9 @@ PROFILES: dict[str, dict] = {
         gpt2_save_every=100,
         gpt2_sample_every=200,
         gpt2_max_reply_tokens=200,
+        subreddits=SUBREDDITS,
+        top_level_only=True,
+        arctic_max_items=10_000,
     ),
     "tiny": dict(
         seed=0,
@@ -74,6 +81,9 @@ PROFILES: dict[str, dict] = {
         gpt2_save_every=40,
         gpt2_sample_every=0,
         gpt2_max_reply_tokens=64,
+        subreddits=SUBREDDITS,
+        top_level_only=True,
+        arctic_max_items=2_000,
     ),
 }
 

@@ -78,6 +78,7 @@ def test_live_run_against_the_standin_posts_only_approved_replies_once(live_driv
         st = server.state
         s6 = execute("06_generate_candidates", drive, SOURCE="reddit", SUBREDDITS="AskReddit, todayilearned")
         assert s6["source"] == "reddit" and s6["counts"]["posts"] == 4
+        assert s6["metrics"]["untrained_subreddits"] == 2  # 01 learned from other subreddits: 06 warned
         cands = pd.read_csv(Paths(drive).file("candidates", date=DATE))
         assert set(cands["comment_id"]) == {"c1", "c2", "c7", "c8"}  # every skip rule applied live
         dry = execute("07_score_review_post", drive, MIN_PROB_REAL=0.0, APPROVE_ALL=True)
