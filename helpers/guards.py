@@ -54,7 +54,7 @@ def check(reply: str, parent: str, blocklist=DEFAULT_BLOCKLIST) -> list[str]:
     if not reply.strip():
         return ["empty"]
     failed = []
-    if MARKERS.search(reply):
+    if MARKERS.search(reply) or reply.count("[") != reply.count("]"):  # a lone "]" is the tail of a split "[SEP]"
         failed.append("markers")
     if URL.search(reply):
         failed.append("url")

@@ -284,7 +284,8 @@ def world_rows():
 
 
 # ----- defect 9: a glued marker fragment -----
-@pytest.mark.parametrize("reply", ["I haveSEP] been there", "fine[SEP", "ok |>then", "the<|end"])
+@pytest.mark.parametrize("reply", ["I haveSEP] been there", "fine[SEP", "ok |>then", "the<|end",
+                                   "maybe that helped me a 8 a fee] To keep", "the first, it,] Can confirm.", "goodP] yes"])
 def test_glued_marker_fragments_are_caught(reply):
     assert "markers" in guards.check(reply, "a parent")
 
