@@ -187,7 +187,7 @@ def recover(reddit, ledger: Ledger, me: str, mine: dict[str, str] | None = None,
             found += 1
         else:
             move(ledger, e["key"], "failed", e["state"], reason="not on Reddit after an interrupted post",
-                 retry=True, **base)
+                 retry=True, uncertain=False, **base)
     return found
 
 

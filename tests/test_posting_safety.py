@@ -213,6 +213,7 @@ def test_transient_errors_give_up_after_the_set_number_of_attempts(live, tmp_pat
         st.fail("/api/comment", kind)
         result, _, _ = run(rv, ledger, reddit.connect(), max_attempts=3)
         assert result.counts.get("retry later", 0) == 1, result.table()
+    assert ledger.unresolved() == []  # settled: not checked again and again
     final, _, _ = run(rv, ledger, reddit.connect(), max_attempts=3)
     assert final.counts["gave up"] == 1 and "posted" not in final.counts and st.posted == []
     assert ledger.last()["c1"]["state"] == "gave_up"
@@ -354,3 +355,16 @@ def test_the_posting_entry_carries_the_prediction_and_the_text_as_posted(live, t
     assert posting_entry["text"] == st.posted[0]["text"] and posting_entry["parent_body"] == "comment 1"
     merged = ledger.merged()["c1"]
     assert merged["state"] == "posted" and merged["reply_id"] == st.posted[0]["id"] and merged["p3"] == 0.4
+
+
+def test_a_settled_uncertain_failure_is_not_checked_again_every_run(live, tmp_path):
+    st = live.state
+    rv = world(st, n=1)
+    st.fail("/api/comment", "500")  # made nothing, but a 500 may hide a success
+    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    run(rv, ledger, reddit.connect())
+    assert [e["key"] for e in ledger.unresolved()] == ["c1"]
+    rv.loc[0, "approved"] = "no"  # the person withdraws it; recovery still settles it
+    result, _, _ = run(rv, ledger, reddit.connect())
+    assert result.counts["recovered"] == 0 and ledger.unresolved() == []
+    assert ledger.last()["c1"]["state"] == "failed" and ledger.last()["c1"]["retry"] is True
