@@ -343,6 +343,8 @@ def _loop(run, rows, offered, ledger, reddit, me, mine_replies, mine_threads, *,
         try:
             if made or wait > 0:
                 lease.check(extra_seconds=wait)  # the lease outlives the pause
+                if wait:
+                    log(f"pausing {wait / 60:.1f} min before the next post (STOP or interrupt now to end the run)")
                 sleep(wait)
             if stop or stop_path.exists():
                 raise StopPosting(f"stopped by the STOP switch ({'STOP parameter' if stop else stop_path.name + ' file on Drive'}); "
@@ -404,7 +406,12 @@ def _send(reddit, ledger, key, text, base, run, ratelimit_max_wait, lease, sleep
             wait = ratelimit_seconds(reason) if "RATELIMIT" in reason else None
             if wait is not None and wait <= ratelimit_max_wait and attempt < 2:
                 log(f"Reddit asks us to wait {wait:.0f} s; waiting")
-                lease.check(extra_seconds=wait)  # the lease outlives the wait
+                try:
+                    lease.check(extra_seconds=wait)  # the lease outlives the wait
+                except LeaseBusy as busy:
+                    run.stopped = str(busy)
+                    move(ledger, key, "failed", "posting", reason=reason, retry=True, uncertain=False, **base)
+                    return "retry later", reason
                 sleep(wait)
                 continue
             move(ledger, key, "failed", "posting", reason=reason, retry=retry, uncertain=uncertain, **base)
