@@ -368,3 +368,14 @@ def test_a_settled_uncertain_failure_is_not_checked_again_every_run(live, tmp_pa
     result, _, _ = run(rv, ledger, reddit.connect())
     assert result.counts["recovered"] == 0 and ledger.unresolved() == []
     assert ledger.last()["c1"]["state"] == "failed" and ledger.last()["c1"]["retry"] is True
+
+
+def test_a_lost_ledger_is_rebuilt_from_our_comments_not_posted_again(live, tmp_path):
+    st = live.state
+    rv = world(st)
+    ledger = posting.Ledger(tmp_path / "ledger" / "posted.jsonl")
+    run(rv, ledger, reddit.connect())
+    ledger.path.unlink()  # Drive folder replaced, or 07 run from another Drive
+    again, _, _ = run(rv, ledger, reddit.connect())
+    assert again.counts["already posted"] == 3 and len(st.posted) == 3
+    assert {k: e["state"] for k, e in ledger.last().items()} == {"c1": "posted", "c2": "posted", "c3": "posted"}
