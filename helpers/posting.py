@@ -207,224 +207,286 @@ def prediction(row: pd.Series, proposed: dict) -> dict:
     return out
 
 
+@dataclass
+class PostOptions:
+    """The knobs of a posting run (notebook 07's parameters)."""
+
+    dry_run: bool = True
+    max_posts: int = 3  # per run
+    max_posts_per_day: int | None = 10  # any 24 hours, from the ledger
+    max_posts_per_subreddit_per_day: int | None = 3
+    max_attempts: int = 3  # sends of one reply hit by transient errors, then gave_up
+    pause_minutes: tuple[float, float] = (1.0, 11.0)
+    footer: str | None = DEFAULT_FOOTER
+    ratelimit_max_wait: float = 11 * 60  # seconds of RATELIMIT waited out; longer stops the run
+    blocklist: tuple = guards.DEFAULT_BLOCKLIST
+    stop: bool = False  # the STOP parameter
+    stop_file: Path | str | None = None  # default ledger/STOP
+    lease_settle: float = 3.0  # seconds for Drive to show a competing lease write
+
+
+@dataclass
+class Item:
+    """One approved row on its way through the states."""
+
+    row: pd.Series
+    key: str
+    thread: str
+    subreddit: str
+    prior: dict  # its merged ledger record ({} if none)
+    proposed: dict | None = None  # notebook 07's record of it
+    text: str = ""  # the reply as the person left it (no footer)
+    parent_body: str = ""
+
+    @property
+    def state(self) -> str | None:
+        return self.prior.get("state")
+
+    @property
+    def base(self) -> dict:
+        return {"submission_id": self.thread, "subreddit": self.subreddit}
+
+
 def post_approved(review: pd.DataFrame, ledger: Ledger, reddit=None, *, proposals: pd.DataFrame | None = None,
-                  dry_run: bool = True, max_posts: int = 3, max_posts_per_day: int | None = 10,
-                  max_posts_per_subreddit_per_day: int | None = 3, max_attempts: int = 3,
-                  pause_minutes: tuple[float, float] = (1.0, 11.0), footer: str | None = DEFAULT_FOOTER,
-                  ratelimit_max_wait: float = 11 * 60, blocklist=guards.DEFAULT_BLOCKLIST,
-                  stop: bool = False, stop_file: Path | str | None = None, lease: Lease | None = None,
-                  lease_settle: float = 3.0, sleep=time.sleep, rng: random.Random | None = None,
-                  log=print) -> PostRun:
-    """Post the approved rows of `review`, each checked again right before its post: it is in
-    `proposals` (what notebook 07 proposed), its text as the person left it passes the guards,
-    the parent exists and is not ours, the thread is not locked and has no reply of ours (our
-    account's recent comments, re-read before each post), we are not banned there, the budgets
-    (`max_posts` this run, per day, per subreddit per day, counted from the ledger) allow it, and
-    no STOP (`stop`, or the file `stop_file`, default ledger/STOP). A random pause of
-    `pause_minutes` comes before every post but the first, and before the first too when the
-    ledger's last post is more recent than the pause.
+                  lease: Lease | None = None, sleep=time.sleep, rng: random.Random | None = None, log=print,
+                  **options) -> PostRun:
+    """Post the approved rows of `review`, each checked again right before its post (`Poster`'s
+    CHECKS): it is in `proposals` (what notebook 07 proposed), its text as the person left it
+    passes the guards, the parent exists and is not ours, the thread is not locked and has no
+    reply of ours (our account's recent comments, re-read before each post), we are not banned
+    there, the budgets allow it and no STOP. `options` are PostOptions' fields.
 
     Dry run (the default) sends nothing and records "dry_run". A real run holds the posting
     `lease` (default ledger/lease.json) so one run posts per Drive; an overlapping run stops
-    with a message. Transient errors are retried by later runs, at most `max_attempts` posts in
+    with a message. Transient errors are retried by later runs, at most `max_attempts` sends in
     all. A RATELIMIT up to `ratelimit_max_wait` seconds is waited out; a longer one, or a 429,
     stops the run (the rest stays queued).
     """
-    from .reddit import answered, is_banned, my_recent_comments
-
-    rng = rng or random.Random()
-    run = PostRun()
-    rows = approved(review)
-    offered = None if proposals is None else {  # comment id -> what notebook 07 proposed
-        str(k).strip(): r for k, r in proposals.drop_duplicates("comment_id").set_index("comment_id").to_dict("index").items()}
-    stop_path = Path(stop_file) if stop_file else ledger.path.parent / "STOP"
-    me = ""
-    if not dry_run:
+    opts = PostOptions(**options)
+    if not opts.dry_run:
         if reddit is None:
             raise ValueError("DRY_RUN is off but there is no Reddit client: connect with helpers.reddit.connect()")
         if proposals is None:
             raise ValueError("posting needs the proposals notebook 07 made (helpers.review.read_proposals)")
-        lease = lease or Lease(ledger.path.parent / "lease.json", settle=lease_settle)
+    poster = Poster(ledger, reddit, opts, proposals, lease, sleep, rng or random.Random(), log)
+    return poster.run_all(approved(review))
+
+
+class Poster:
+    """One posting run. `run_all` takes the lease, settles the ledger against Reddit, then moves
+    each approved row through CHECKS (offline first, live after the pause) to `send`."""
+
+    OFFLINE = ("check_row", "check_ledger", "check_on_reddit", "check_proposed", "check_guards",
+               "check_thread", "check_caps")
+    LIVE = ("check_stop_and_lease", "check_banned", "check_our_comments", "check_parent")
+
+    def __init__(self, ledger, reddit, opts: PostOptions, proposals, lease, sleep, rng, log):
+        self.ledger, self.reddit, self.opts, self.sleep, self.rng, self.log = ledger, reddit, opts, sleep, rng, log
+        self.offered = None if proposals is None else {  # comment id -> what notebook 07 proposed
+            str(k).strip(): r for k, r in
+            proposals.drop_duplicates("comment_id").set_index("comment_id").to_dict("index").items()}
+        self.stop_path = Path(opts.stop_file) if opts.stop_file else ledger.path.parent / "STOP"
+        self.lease = lease or Lease(ledger.path.parent / "lease.json", settle=opts.lease_settle)
+        self.run = PostRun()
+        self.me = ""
+        self.mine_replies: dict[str, str] = {}  # parent comment id -> our reply id (Reddit's view)
+        self.threads: set[str] = set()  # threads with a reply of ours (or maybe)
+        self.banned: dict[str, bool] = {}
+        self.made = 0
+
+    # ----- the run -----
+    def run_all(self, rows: pd.DataFrame) -> PostRun:
+        if self.opts.dry_run:
+            return self._rows(rows)
         try:
-            lease.acquire()
+            self.lease.acquire()
         except LeaseBusy as busy:
-            run.stopped = str(busy)
-            log(run.stopped)
+            self.stopped(str(busy))
             for _, row in rows.iterrows():
-                run.add(row, "queued", "another run holds the posting lease")
-            return run
-        me = reddit.user.me().name
-    try:
-        mine_replies, mine_threads = answered(my_recent_comments(reddit, me)) if not dry_run else ({}, set())
-        if not dry_run:
-            run.counts["recovered"] = recover(reddit, ledger, me, mine_replies, log)
-        _loop(run, rows, offered, ledger, reddit, me, mine_replies, mine_threads, dry_run=dry_run,
-              max_posts=max_posts, per_day=max_posts_per_day, per_sub=max_posts_per_subreddit_per_day,
-              max_attempts=max_attempts, pause_minutes=pause_minutes, footer=footer,
-              ratelimit_max_wait=ratelimit_max_wait, blocklist=blocklist, stop=stop, stop_path=stop_path,
-              lease=lease, sleep=sleep, rng=rng, log=log, is_banned=is_banned, recent=my_recent_comments)
-    finally:
-        if lease is not None and not dry_run:
-            lease.release()
-    return run
-
-
-def _loop(run, rows, offered, ledger, reddit, me, mine_replies, mine_threads, *, dry_run, max_posts, per_day,
-          per_sub, max_attempts, pause_minutes, footer, ratelimit_max_wait, blocklist, stop, stop_path, lease,
-          sleep, rng, log, is_banned, recent):
-    """The per-row transitions of `post_approved` (see the module docstring)."""
-    from .reddit import answered
-
-    latest = ledger.merged()
-    threads = ledger.replied_threads() | mine_threads
-    banned: dict[str, bool] = {}
-    made = 0
-    for _, row in rows.iterrows():
-        key, thread, sub = str(row["comment_id"]).strip(), str(row["submission_id"]).strip(), str(row["subreddit"])
-        base = {"submission_id": thread, "subreddit": sub}
-        prior = latest.get(key, {})
-        state = prior.get("state")
-        # --- offline checks: the row itself, the ledger, the notebook's proposals, the guards
-        if not key or not thread:
-            run.add(row, "invalid row", "blank comment_id or submission_id")
-            continue
-        if state == "posted":
-            run.add(row, "already posted", prior.get("reply_id", ""))
-            continue
-        if state == "gave_up":
-            run.add(row, "gave up", prior.get("reason", ""))
-            continue
-        if state == "failed" and not prior.get("retry"):
-            run.add(row, "failed before", prior.get("reason", ""))
-            continue
-        if state == "posting":  # only in a dry run: recovery needs Reddit
-            run.add(row, "unresolved", "an earlier post was interrupted; a real run checks Reddit first")
-            continue
-        if state == "failed" and not dry_run and ledger.attempts(key) >= max_attempts:
-            move(ledger, key, "gave_up", state, reason=f"{max_attempts} attempts failed; last: {prior.get('reason', '')}", **base)
-            run.add(row, "gave up", prior.get("reason", ""))
-            continue
-        if key in mine_replies:  # our reply is there (another machine, a lost ledger)
-            move(ledger, key, "posted", state, reply_id=mine_replies[key], recovered=True, **base)
-            run.add(row, "already posted", f"already on Reddit: {mine_replies[key]}")
-            continue
-        proposed = offered.get(key) if offered is not None else {}
-        if proposed is None or str(proposed.get("submission_id", thread)).strip() != thread:
-            run.add(row, "not proposed", "no notebook proposed this reply (a row added or edited by hand)")
-            continue
-        text_as_left = "" if blank(row["reply"]) else str(row["reply"])
-        failed_guards = guards.check(text_as_left, str(row.get("comment", "")), blocklist)
-        if failed_guards:
-            run.add(row, "refused by guards", ";".join(failed_guards))
-            continue
-        if thread in threads:
-            run.add(row, "thread already replied", "a reply of ours is (or may be) in this thread")
-            continue
-        if run.stopped:
-            run.add(row, "queued", run.stopped)
-            continue
-        if made >= max_posts:
-            run.add(row, "queued", f"cap of {max_posts} posts per run reached")
-            continue
-        over = over_budget(ledger, sub, per_day, per_sub)
-        if over:
-            run.add(row, "over budget", over)
-            continue
-        text = text_as_left + (footer or "")
-        if dry_run:
-            log(f"DRY RUN, would reply to comment {key} in r/{sub}:\n{text}\n")
-            move(ledger, key, "dry_run", state, text=text, dry_run=True, **base)
-            run.add(row, "dry run")
-            made += 1
-            threads.add(thread)
-            continue
-        # --- the pause, then Reddit's view right before the post
-        wait = pause_before(ledger, made, pause_minutes, rng)
+                self.run.add(row, "queued", "another run holds the posting lease")
+            return self.run
         try:
-            if made or wait > 0:
-                lease.check(extra_seconds=wait)  # the lease outlives the pause
-                if wait:
-                    log(f"pausing {wait / 60:.1f} min before the next post (STOP or interrupt now to end the run)")
-                sleep(wait)
-            if stop or stop_path.exists():
-                raise StopPosting(f"stopped by the STOP switch ({'STOP parameter' if stop else stop_path.name + ' file on Drive'}); "
-                                  "the rest stays queued")
-            lease.check()
-        except (StopPosting, LeaseBusy) as why:
-            run.stopped = str(why)
-            log(run.stopped)
-            run.add(row, "queued", run.stopped)
-            continue
-        latest_now = ledger.merged().get(key, {})
-        if latest_now.get("state") in REPLIED:  # another run wrote it meanwhile
-            run.add(row, "already posted", "another run posted it meanwhile")
-            continue
-        if sub not in banned:
-            banned[sub] = is_banned(reddit, sub)
-        if banned[sub]:
-            run.add(row, "banned", f"our account is banned from r/{sub}")
-            continue
-        mine_replies, mine_threads = answered(recent(reddit, me))
-        if key in mine_replies:
-            move(ledger, key, "posted", state, reply_id=mine_replies[key], recovered=True, **base)
-            run.add(row, "already posted", f"already on Reddit: {mine_replies[key]}")
-            threads.add(thread)
-            continue
-        if thread in mine_threads:
-            run.add(row, "thread already replied", "a reply of ours is already in this thread (live)")
-            threads.add(thread)
-            continue
-        refusal, detail, parent_body = live_check(reddit, key, thread, me)
-        if refusal:
-            run.add(row, refusal, detail)
-            continue
-        # --- the post: "posting" first, then "posted" or "failed"
-        move(ledger, key, "posting", state, text=text, parent_body=parent_body,
-             **prediction(row, proposed or {}), **base)
-        state = "posting"
-        outcome, detail = _send(reddit, ledger, key, text, base, run, ratelimit_max_wait, lease, sleep, log)
-        run.add(row, outcome, detail)
+            self.me = self.reddit.user.me().name
+            self.sync()
+            self.run.counts["recovered"] = recover(self.reddit, self.ledger, self.me, self.mine_replies, self.log)
+            return self._rows(rows)
+        finally:
+            self.lease.release()
+
+    def _rows(self, rows: pd.DataFrame) -> PostRun:
+        latest = self.ledger.merged()
+        self.threads |= self.ledger.replied_threads()
+        for _, row in rows.iterrows():
+            key = "" if blank(row["comment_id"]) else str(row["comment_id"]).strip()
+            item = Item(row, key, str(row["submission_id"]).strip(), str(row["subreddit"]), latest.get(key, {}))
+            self.step(item)
+        return self.run
+
+    def step(self, item: Item) -> None:
+        """One row: the offline checks, then (dry run) record it, or pause, the live checks, send."""
+        if self.refused(item, self.OFFLINE):
+            return
+        text = item.text + (self.opts.footer or "")
+        if self.opts.dry_run:
+            self.log(f"DRY RUN, would reply to comment {item.key} in r/{item.subreddit}:\n{text}\n")
+            move(self.ledger, item.key, "dry_run", item.state, text=text, dry_run=True, **item.base)
+            self.run.add(item.row, "dry run")
+            self.made += 1
+            self.threads.add(item.thread)
+            return
+        if self.refused(item, self.LIVE):
+            return
+        move(self.ledger, item.key, "posting", item.state, text=text, parent_body=item.parent_body,
+             **prediction(item.row, item.proposed or {}), **item.base)
+        outcome, detail = self.send(item, text)
+        self.run.add(item.row, outcome, detail)
         if outcome == "posted":
-            made += 1
+            self.made += 1
         if outcome == "posted" or outcome == "retry later" and "uncertain" in detail:
-            threads.add(thread)  # a 5xx may hide a success: no second reply in this thread this run
+            self.threads.add(item.thread)  # a 5xx may hide a success: no second reply in this thread this run
 
+    def refused(self, item: Item, checks) -> bool:
+        for name in checks:
+            verdict = getattr(self, name)(item)
+            if verdict:
+                self.run.add(item.row, *verdict)
+                return True
+        return False
 
-def _send(reddit, ledger, key, text, base, run, ratelimit_max_wait, lease, sleep, log) -> tuple[str, str]:
-    """Send one reply (waiting out a short RATELIMIT); record "posted" or "failed"; the row's outcome."""
-    for attempt in range(3):
+    def stopped(self, why: str) -> None:
+        self.run.stopped = why
+        self.log(why)
+
+    def sync(self) -> None:
+        """Reddit's view of our replies: the account's recent comments (as ssi-bot syncs at start)."""
+        from .reddit import answered, my_recent_comments
+
+        self.mine_replies, mine_threads = answered(my_recent_comments(self.reddit, self.me))
+        self.threads |= mine_threads
+
+    # ----- offline checks: each returns (outcome, detail) to refuse the row, or None -----
+    def check_row(self, item: Item):
+        if not item.key or blank(item.thread):
+            return "invalid row", "blank comment_id or submission_id"
+
+    def check_ledger(self, item: Item):
+        prior, state = item.prior, item.state
+        if state == "posted":
+            return "already posted", prior.get("reply_id", "")
+        if state == "gave_up":
+            return "gave up", prior.get("reason", "")
+        if state == "failed" and not prior.get("retry"):
+            return "failed before", prior.get("reason", "")
+        if state == "posting":  # only in a dry run: a real run settled it in `recover`
+            return "unresolved", "an earlier post was interrupted; a real run checks Reddit first"
+        if state == "failed" and not self.opts.dry_run and self.ledger.attempts(item.key) >= self.opts.max_attempts:
+            move(self.ledger, item.key, "gave_up", state, **item.base,
+                 reason=f"{self.opts.max_attempts} sends failed; last: {prior.get('reason', '')}")
+            return "gave up", prior.get("reason", "")
+
+    def check_on_reddit(self, item: Item):
+        if item.key in self.mine_replies:  # another machine, a lost ledger
+            move(self.ledger, item.key, "posted", item.state, reply_id=self.mine_replies[item.key], recovered=True, **item.base)
+            self.threads.add(item.thread)
+            return "already posted", f"already on Reddit: {self.mine_replies[item.key]}"
+
+    def check_proposed(self, item: Item):
+        item.proposed = self.offered.get(item.key) if self.offered is not None else {}
+        if item.proposed is None or str(item.proposed.get("submission_id", item.thread)).strip() != item.thread:
+            return "not proposed", "no notebook proposed this reply (a row added or edited by hand)"
+
+    def check_guards(self, item: Item):
+        item.text = "" if blank(item.row["reply"]) else str(item.row["reply"])
+        parent = str(item.proposed.get("comment", item.row.get("comment", "")))
+        failed = guards.check(item.text, parent, self.opts.blocklist)
+        if failed:
+            return "refused by guards", ";".join(failed)
+
+    def check_thread(self, item: Item):
+        if item.thread in self.threads:
+            return "thread already replied", "a reply of ours is (or may be) in this thread"
+
+    def check_caps(self, item: Item):
+        if self.run.stopped:
+            return "queued", self.run.stopped
+        if self.made >= self.opts.max_posts:
+            return "queued", f"cap of {self.opts.max_posts} posts per run reached"
+        over = over_budget(self.ledger, item.subreddit, self.opts.max_posts_per_day, self.opts.max_posts_per_subreddit_per_day)
+        if over:
+            return "over budget", over
+
+    # ----- live checks, right before the post -----
+    def check_stop_and_lease(self, item: Item):
+        """The pause first; then STOP and the lease (a person may set STOP during the pause)."""
+        wait = pause_before(self.ledger, self.made, self.opts.pause_minutes, self.rng)
         try:
-            with sent_once(reddit):
-                reply = reddit.comment(key).reply(text)
-        except Exception as error:  # noqa: BLE001 (classified below; unknown ones are re-raised)
-            import praw
-            import prawcore
+            if self.made or wait > 0:
+                self.lease.check(extra_seconds=wait)  # the lease outlives the pause
+                if wait:
+                    self.log(f"pausing {wait / 60:.1f} min before the next post (STOP or interrupt now to end the run)")
+                self.sleep(wait)
+            if self.opts.stop or self.stop_path.exists():
+                where = "STOP parameter" if self.opts.stop else f"{self.stop_path.name} file on Drive"
+                raise StopPosting(f"stopped by the STOP switch ({where}); the rest stays queued")
+            self.lease.check()
+        except (StopPosting, LeaseBusy) as why:
+            self.stopped(str(why))
+            return "queued", str(why)
+        if self.ledger.merged().get(item.key, {}).get("state") in REPLIED:
+            return "already posted", "another run posted it meanwhile"
 
-            if not isinstance(error, (praw.exceptions.RedditAPIException, prawcore.exceptions.PrawcoreException)):
-                raise
-            reason, retry, uncertain = classify(error)
-            wait = ratelimit_seconds(reason) if "RATELIMIT" in reason else None
-            if wait is not None and wait <= ratelimit_max_wait and attempt < 2:
-                log(f"Reddit asks us to wait {wait:.0f} s; waiting")
-                try:
-                    lease.check(extra_seconds=wait)  # the lease outlives the wait
-                except LeaseBusy as busy:
-                    run.stopped = str(busy)
-                    move(ledger, key, "failed", "posting", reason=reason, retry=True, uncertain=False, **base)
-                    return "retry later", reason
-                sleep(wait)
-                continue
-            move(ledger, key, "failed", "posting", reason=reason, retry=retry, uncertain=uncertain, **base)
-            if "RATELIMIT" in reason or reason.startswith("429"):
-                run.stopped = f"stopped on {reason}"
-                log(run.stopped + "; the rest stays queued for the next run")
-            return ("retry later", reason + ("; uncertain: checked on Reddit next run" if uncertain else "")) if retry \
-                else ("failed", reason)
-        reply_id = reply.id if reply is not None else ""
-        move(ledger, key, "posted", "posting", reply_id=reply_id, **base)
-        log(f"posted reply {reply_id} to comment {key} in r/{base['subreddit']}")
-        return "posted", reply_id
-    raise AssertionError("unreachable")
+    def check_banned(self, item: Item):
+        from .reddit import is_banned
+
+        if item.subreddit not in self.banned:
+            self.banned[item.subreddit] = is_banned(self.reddit, item.subreddit)
+        if self.banned[item.subreddit]:
+            return "banned", f"our account is banned from r/{item.subreddit}"
+
+    def check_our_comments(self, item: Item):
+        self.sync()
+        if item.key in self.mine_replies:
+            return self.check_on_reddit(item)
+        if item.thread in self.threads:
+            return "thread already replied", "a reply of ours is already in this thread (live)"
+
+    def check_parent(self, item: Item):
+        refusal, detail, item.parent_body = live_check(self.reddit, item.key, item.thread, self.me)
+        if refusal:
+            return refusal, detail
+
+    # ----- the post: "posting" is written; now "posted" or "failed" -----
+    def send(self, item: Item, text: str) -> tuple[str, str]:
+        """Send one reply (waiting out a short RATELIMIT); record "posted" or "failed"; the row's outcome."""
+        import praw
+        import prawcore
+
+        for attempt in range(3):
+            try:
+                with sent_once(self.reddit):
+                    reply = self.reddit.comment(item.key).reply(text)
+            except (praw.exceptions.RedditAPIException, prawcore.exceptions.PrawcoreException) as error:
+                reason, retry, uncertain = classify(error)
+                wait = ratelimit_seconds(reason) if "RATELIMIT" in reason else None
+                if wait is not None and wait <= self.opts.ratelimit_max_wait and attempt < 2:
+                    self.log(f"Reddit asks us to wait {wait:.0f} s; waiting")
+                    try:
+                        self.lease.check(extra_seconds=wait)  # the lease outlives the wait
+                        self.sleep(wait)
+                        continue
+                    except LeaseBusy as busy:
+                        self.stopped(str(busy))
+                move(self.ledger, item.key, "failed", "posting", reason=reason, retry=retry, uncertain=uncertain, **item.base)
+                if ("RATELIMIT" in reason or reason.startswith("429")) and not self.run.stopped:
+                    self.stopped(f"stopped on {reason}; the rest stays queued for the next run")
+                if retry:
+                    return "retry later", reason + ("; uncertain: checked on Reddit next run" if uncertain else "")
+                return "failed", reason
+            reply_id = reply.id if reply is not None else ""
+            move(self.ledger, item.key, "posted", "posting", reply_id=reply_id, **item.base)
+            self.log(f"posted reply {reply_id} to comment {item.key} in r/{item.subreddit}")
+            return "posted", reply_id
+        raise AssertionError("unreachable")
 
 
 def over_budget(ledger: Ledger, subreddit: str, per_day: int | None, per_sub: int | None) -> str:
