@@ -1,4 +1,4 @@
-"""helpers.posting: selection, the review file and widget, the ledger, and the posting loop with
+"""helpers.posting: selection, the review file, the ledger, and the posting loop with
 real praw against the stand-in Reddit: dry run, approval, cap, pause, RATELIMIT, 403, deleted
 parents, 5xx, and crashes (a killed process) on either side of the post."""
 import json
@@ -71,20 +71,6 @@ def test_review_file_keeps_what_a_person_set(tmp_path):
     assert len(again) == 3  # C's proposal is added, A's and B's rows are kept as edited
     ok = posting.approved(again)
     assert list(ok["comment_id"]) == ["a1"] and ok.loc[0, "reply"] == "an edited reply"
-
-
-def test_review_widget_writes_the_review_file(tmp_path):
-    paths = Paths(tmp_path)
-    posting.write_review(paths, DATE, posting.proposals(posting.select_replies(scored_frame())))
-    form = posting.review_widget(paths, DATE)
-    assert len(form.checkboxes) == 2 and not any(b.value for b in form.checkboxes)
-    form.checkboxes[1].value = True
-    form.texts[1].value = "edited in the widget"
-    form.save_button.click()
-    saved = posting.read_review(paths, DATE)
-    assert list(saved["approved"]) == ["no", "yes"]
-    assert posting.approved(saved).loc[0, "reply"] == "edited in the widget"
-    assert "1 of 2 approved" in form.status.value
 
 
 def test_ledger_ignores_a_torn_last_line(tmp_path):
