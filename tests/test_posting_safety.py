@@ -379,3 +379,38 @@ def test_a_lost_ledger_is_rebuilt_from_our_comments_not_posted_again(live, tmp_p
     again, _, _ = run(rv, ledger, reddit.connect())
     assert again.counts["already posted"] == 3 and len(st.posted) == 3
     assert {k: e["state"] for k, e in ledger.last().items()} == {"c1": "posted", "c2": "posted", "c3": "posted"}
+
+
+TAB = """
+import sys
+from helpers import posting, reddit
+from helpers.paths import Paths
+paths = Paths(sys.argv[1])
+review = posting.read_review(paths, sys.argv[2])
+result = posting.post_approved(review, posting.Ledger(paths.file("ledger")), reddit.connect(), dry_run=False,
+                               proposals=posting.read_proposals(paths, sys.argv[2]), pause_minutes=(0.02, 0.03),
+                               lease_settle=0.3)
+print(result.counts, result.stopped)
+"""
+
+
+def test_two_tabs_started_together_post_each_reply_once(live, tmp_path):
+    """Two processes ("Run all" in two tabs) on one Drive, started at the same moment."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path as P
+
+    st = live.state
+    paths = Paths(tmp_path / "drive")
+    posting.write_review(paths, DATE, world(st).assign(approved="no"))
+    rv = posting.read_review(paths, DATE).assign(approved="yes")
+    rv.to_csv(paths.file("review", date=DATE), index=False)
+    env = {**os.environ, "PYTHONPATH": str(P(__file__).resolve().parents[1])}
+    tabs = [subprocess.Popen([sys.executable, "-c", TAB, str(paths.root), DATE], env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]
+    outs = [t.communicate(timeout=120)[0] for t in tabs]
+    assert all(t.returncode == 0 for t in tabs), outs
+    assert {ours_under(st, f"c{i}") for i in range(1, 4)} == {1} and len(st.posted) == 3, outs
+    # one was told another run holds the lease (or, on a slow machine, started after the other ended)
+    assert any("lease" in out for out in outs) or any("'already posted': 3" in out for out in outs), outs
