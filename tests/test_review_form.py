@@ -60,3 +60,21 @@ def test_form_says_what_is_wrong_instead_of_failing_silently(paths):
     path.write_text(path.read_text().replace("comment_id", "id"))  # broken in a spreadsheet meanwhile
     form.save_button.click()
     assert "not saved" in form.status.value and "comment_id" in form.status.value
+
+
+def test_model_ids_name_the_exports_and_the_gpt2_run(tmp_path):
+    import json
+
+    p = Paths(tmp_path)
+    assert review.model_ids(p) == {"realism_model": "", "upvotes_model": "", "gpt2_run": ""}  # nothing trained yet
+    for key in ("bert_realism", "bert_upvotes"):
+        p.file(key).mkdir(parents=True)
+        (p.file(key) / "saved_model.pb").write_bytes(b"x")
+    p.file("gpt2_run", run="run7").mkdir(parents=True)
+    (p.file("gpt2_run", run="run7") / "checkpoint").write_text("x")
+    summary = p.file("summary", notebook="06_generate_candidates")
+    summary.parent.mkdir(parents=True)
+    summary.write_text(json.dumps({"gpt2_run": "run7"}))
+    ids = review.model_ids(p)
+    assert ids["realism_model"].startswith("bert_realism@20") and ids["upvotes_model"].startswith("bert_upvotes@20")
+    assert ids["gpt2_run"].startswith("run7@20")
