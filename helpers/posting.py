@@ -276,7 +276,7 @@ class Poster:
     """One posting run. `run_all` takes the lease, settles the ledger against Reddit, then moves
     each approved row through CHECKS (offline first, live after the pause) to `send`."""
 
-    OFFLINE = ("check_row", "check_ledger", "check_on_reddit", "check_proposed", "check_guards",
+    OFFLINE = ("check_row", "check_ledger", "check_proposed", "check_on_reddit", "check_guards",
                "check_thread", "check_caps")
     LIVE = ("check_stop_and_lease", "check_banned", "check_our_comments", "check_parent")
 

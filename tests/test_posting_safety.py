@@ -170,12 +170,14 @@ def test_rows_no_notebook_proposed_are_not_posted(live, tmp_path):
     added = pd.DataFrame([
         {**rv.iloc[0].to_dict(), "submission_id": "p4", "comment_id": "c43", "reply": "a second reply in p4"},
         {**rv.iloc[0].to_dict(), "submission_id": "p4", "comment_id": "c42", "reply": "answering ourselves"},
+        {**rv.iloc[0].to_dict(), "submission_id": "p4", "comment_id": "c41", "reply": "answering again"},
     ])
     proposed = rv.copy()
-    result, _, _ = run(pd.concat([rv, added], ignore_index=True), posting.Ledger(tmp_path / "l.jsonl"),
-                       reddit.connect(), proposed=proposed)
+    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    result, _, _ = run(pd.concat([rv, added], ignore_index=True), ledger, reddit.connect(), proposed=proposed)
     assert sorted(p["parent_id"] for p in st.posted) == ["c1", "c2"]
-    assert result.counts["not proposed"] == 2
+    assert result.counts["not proposed"] == 3
+    assert {e["key"] for e in ledger.entries()} == {"c1", "c2"}  # refused rows leave no trace in the ledger
 
 
 def test_proposed_rows_are_checked_live_thread_answered_and_our_own_parent(live, tmp_path):
@@ -414,3 +416,18 @@ def test_two_tabs_started_together_post_each_reply_once(live, tmp_path):
     assert {ours_under(st, f"c{i}") for i in range(1, 4)} == {1} and len(st.posted) == 3, outs
     # one was told another run holds the lease (or, on a slow machine, started after the other ended)
     assert any("lease" in out for out in outs) or any("'already posted': 3" in out for out in outs), outs
+
+
+def test_an_interrupt_during_the_pause_releases_the_lease(live, tmp_path):
+    st = live.state
+    rv = world(st)
+    ledger = posting.Ledger(tmp_path / "ledger" / "posted.jsonl")
+
+    def interrupt(seconds):  # the person presses "stop" in Colab during the pause
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(rv, ledger, reddit.connect(), sleep=interrupt)
+    assert len(st.posted) == 1
+    again, _, _ = run(rv, ledger, reddit.connect())  # right away: no lease left behind
+    assert again.counts["posted"] == 2 and {ours_under(st, f"c{i}") for i in range(1, 4)} == {1}
