@@ -13,9 +13,10 @@ States of one approved reply (its ledger `key` is the parent comment id), all in
     failed (retry true) --MAX_ATTEMPTS posts sent--> gave_up
     (none) --our reply found on Reddit (another machine, lost ledger)--> posted
 
-Checks that refuse a row before anything is sent (not proposed, guards, parent gone, ours,
-locked, thread answered, banned, budgets, STOP) are reported per run, not written to the
-ledger: a person may fix the row and the next run checks it again.
+Checks that refuse a row before anything is sent (`Poster.OFFLINE`: not proposed, guards,
+thread answered, budgets; `Poster.LIVE`, after the pause: STOP, lease, banned, our comments,
+parent gone, ours or locked) are reported per run (`OUTCOMES`), not written to the ledger: a
+person may fix the row and the next run checks it again.
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from reddit_standin import StandIn, use_standin
 
-from helpers import candidates, credentials, guards, posting, reddit, review as review_file
+from helpers import candidates, credentials, guards, posting, reddit
 from helpers.lease import Lease
 from helpers.paths import Paths
 
@@ -43,6 +43,8 @@ def run(review, ledger, client, proposed=None, **kw):
           "log": lines.append, "lease_settle": 0, **kw}
     proposed = review if proposed is None else proposed
     result = posting.post_approved(review, ledger, client, proposals=proposed, **kw)
+    assert set(result.counts) - {"recovered"} <= set(posting.OUTCOMES)  # every outcome is a named one
+    assert {e["state"] for e in ledger.entries()} <= set(posting.STATES)
     return result, sleeps, lines
 
 
@@ -431,3 +433,15 @@ def test_an_interrupt_during_the_pause_releases_the_lease(live, tmp_path):
     assert len(st.posted) == 1
     again, _, _ = run(rv, ledger, reddit.connect())  # right away: no lease left behind
     assert again.counts["posted"] == 2 and {ours_under(st, f"c{i}") for i in range(1, 4)} == {1}
+
+
+def test_the_state_machine_is_closed_and_enforced(tmp_path):
+    named = set(posting.STATES)
+    assert set(posting.TRANSITIONS) - {None} == named
+    assert all(set(targets) <= named for targets in posting.TRANSITIONS.values())
+    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    posting.move(ledger, "c1", "posting", None, submission_id="p1")
+    posting.move(ledger, "c1", "posted", "posting", submission_id="p1", reply_id="r1")
+    with pytest.raises(RuntimeError, match="no transition posted -> posting"):
+        posting.move(ledger, "c1", "posting", "posted")
+    assert [e["state"] for e in ledger.entries()] == ["posting", "posted"]
