@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from .prepare import BOTS, DELETED
-from .reddit import Threads
+from .reddit import Threads, answered
 
 SAMPLE_FILE = Path(__file__).parent / "data" / "sample" / "fresh_comments.json"
 
@@ -38,7 +38,8 @@ def select_comments(threads: Threads, *, replied_threads=(), min_score: int = 4,
     """Apply the skip rules. Returns (comments to answer, with ITEM_COLUMNS) and (what was
     skipped: kind, id, reason). A thread is skipped whole when it is locked or archived, when
     the ledger says we replied in it (`replied_threads`: submission ids), or when one of its
-    comments is our reply to a comment; our other comments (e.g. top level) are skipped one by one.
+    comments, or one of our account's recent comments (`threads.my_comments`), is our reply to a
+    comment; our other comments (e.g. top level) are skipped one by one.
     `top_level_only`: answer only comments on the post itself (settings.top_level_only, the rule
     notebook 01's data was pulled with)."""
     me = threads.me.lower()
@@ -47,6 +48,7 @@ def select_comments(threads: Threads, *, replied_threads=(), min_score: int = 4,
     # threads where one of our comments answers a comment: this bot has been there
     ours = {c["submission_id"] for c in threads.comments
             if str(c["author"]).lower() == me and str(c.get("parent_id", "")).startswith("t1_")}
+    ours |= answered(threads.my_comments)[1]  # our replies Reddit folded away, or made from elsewhere
     replied_threads = set(replied_threads)
     skipped, keep = [], []
     for post in threads.posts:

@@ -1,7 +1,8 @@
 """A stand-in for the parts of Reddit's OAuth API that praw uses, on 127.0.0.1.
 
 Real praw talks to it through a praw.ini in $XDG_CONFIG_HOME (see `write_praw_ini`). State is
-scriptable: posts, comments, flags (locked, archived, deleted, removed), our account, and
+scriptable: posts, comments, flags (locked, archived, deleted, removed), our account (its recent
+comments at /user/<name>/comments, bans at /r/<sub>/about), and
 failures injected per endpoint (RATELIMIT as HTTP 200 with json.errors, 403, 5xx, and "hang"
 crash points that block a request until the test kills the client). Posted comments are
 recorded in `state.posted`. No x-ratelimit-* headers are sent (prawcore would then sleep).
@@ -26,7 +27,8 @@ class Failure:
 
     path: str
     kind: str  # "ratelimit", an HTTP status ("403", "500"...), "hang_before" (before the post is made), "hang_after" (after),
-    #            "500_after" (the comment is made, then the answer is a 500: a failure that hides a success)
+    #            "500_after" (the comment is made, then the answer is a 500: a failure that hides a success),
+    #            "drop" (the connection is closed before any answer; nothing is made)
     times: int = 1
     message: str = ""
 
@@ -56,6 +58,7 @@ class State:
     token_users: dict = field(default_factory=dict)
     suspended: set = field(default_factory=set)
     author_sees_removed: bool = False
+    banned: set = field(default_factory=set)  # subreddits where our account is banned (r/<sub>/about)
 
     # ----- scripting -----
     def add_post(self, subreddit: str, post_id: str, title: str = "a post", score: int = 10, *,
@@ -159,6 +162,8 @@ class Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, payload) -> None:
         body = json.dumps(payload).encode()
         self.send_response(status)
+        if status == 401 and self.headers.get("Authorization", "").startswith("bearer "):
+            self.send_header("www-authenticate", 'Bearer realm="reddit", error="invalid_token"')  # as Reddit does
         self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -208,6 +213,10 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(int(failure.kind), {"message": failure.message or "error", "error": int(failure.kind)})
         if failure and failure.kind == "hang_before":
             return self._hang()
+        if failure and failure.kind == "drop":  # connection closed before any answer
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return None
         with st.lock:
             if path == "/api/v1/me":
                 return self._send(200, {"name": st.username, "id": "me1", "created_utc": 1.0, "comment_karma": 1, "link_karma": 1})
@@ -221,6 +230,16 @@ class Handler(BaseHTTPRequestHandler):
                 if m.group(1) not in st.posts:
                     return self._send(404, {"message": "Not Found", "error": 404})
                 return self._send(200, st.thread_json(m.group(1), m.group(2), viewer=viewer))
+            if m := re.fullmatch(r"/r/([^/]+)/about", path):
+                if m.group(1) not in st.subreddits:
+                    return self._send(404, {"message": "Not Found", "error": 404})
+                return self._send(200, {"kind": "t5", "data": {
+                    "display_name": m.group(1), "name": f"t5_{m.group(1)}", "id": m.group(1),
+                    "user_is_banned": m.group(1) in st.banned, "subreddit_type": "public", "over18": False}})
+            if m := re.fullmatch(r"/user/([^/]+)/comments", path):  # newest first, as sort=new
+                mine = [c for c in st.comments.values() if c["author"].lower() == m.group(1).lower()]
+                mine = mine[::-1][: int(query.get("limit", 25))]
+                return self._send(200, listing([st.comment_json(c, nested=False) for c in mine]))
             if path == "/api/info":
                 things = []
                 for name in query.get("id", "").split(","):

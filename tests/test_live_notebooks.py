@@ -95,6 +95,14 @@ def test_live_run_against_the_standin_posts_only_approved_replies_once(live_driv
         assert st.posted[0]["text"].startswith(review.loc[0, "reply"]) and "I am a bot" in st.posted[0]["text"]
         again = execute("07_score_review_post", drive, **live)
         assert again["counts"]["post: already posted"] == 1 and len(st.posted) == 1
+        # a person types a row in by hand (a thread we answered, unknown to the ledger), approves the rest, then STOP
+        review = posting.read_review(Paths(drive), DATE).assign(approved="yes")
+        hand = review.iloc[[0]].assign(submission_id="p4", comment_id="c9", comment="Some comment we answered.",
+                                       reply="typed in by hand")
+        pd.concat([review, hand], ignore_index=True).to_csv(Paths(drive).file("review", date=DATE), index=False)
+        stopped = execute("07_score_review_post", drive, **live, STOP=True)
+        assert stopped["counts"]["post: not proposed"] == 1 and len(st.posted) == 1
+        assert stopped["counts"].get("post: queued", 0) == len(review) - 1
         text = executed_text(drive)
         assert "POSTING approved replies" in text
         for secret in (st.client_id, st.client_secret, st.username, st.password):
