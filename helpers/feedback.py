@@ -32,7 +32,7 @@ PREDICTIONS = ("prob_real", "p0", "p1", "p2", "p3", "expected_upvotes")
 MODEL_RUNS = ("realism_model", "upvotes_model", "gpt2_run")
 # One row of the ledger's posted replies (what `posted_replies` returns).
 POSTED_COLUMNS = ["key", "reply_id", "submission_id", "subreddit", "posted_at", *PREDICTIONS, *MODEL_RUNS,
-                  "text", "parent_body"]
+                  "text", "reply", "parent_body"]
 # One row per reply per fetch (feedback/<source>_fetches.csv).
 FETCH_COLUMNS = [
     "fetched_at", "reply_id", "key", "submission_id", "subreddit", "posted_at", "age_hours",
@@ -97,6 +97,8 @@ def posted_replies(entries: list[dict]) -> pd.DataFrame:
                "posted_at": e["posted_at"]}
         row.update({name: _number(e.get(name)) for name in PREDICTIONS})
         row.update({name: str(e.get(name) or "") for name in (*MODEL_RUNS, "text", "parent_body")})
+        # the reply without its footer: the ledger says it (any FOOTER the person chose), older entries are guessed
+        row["reply"] = str(e["reply"]) if e.get("reply") else strip_footer(row["text"])
         rows.append(row)
     out = pd.DataFrame(rows, columns=POSTED_COLUMNS)
     out["posted_at"] = pd.to_datetime(out["posted_at"], utc=True, errors="coerce", format="ISO8601")
@@ -388,7 +390,7 @@ def latest(fetches: pd.DataFrame, posted: pd.DataFrame, min_age_hours: float = 0
     fetches = fetches[~(fetches["age_hours"].astype(float) < min_age_hours)]
     last = (fetches.assign(_t=pd.to_datetime(fetches["fetched_at"], utc=True, format="ISO8601"))
             .sort_values("_t", kind="stable").drop_duplicates("reply_id", keep="last").drop(columns="_t"))
-    keep = ["reply_id", *PREDICTIONS, *MODEL_RUNS, "text", "parent_body"]
+    keep = ["reply_id", *PREDICTIONS, *MODEL_RUNS, "text", "reply", "parent_body"]
     return last.merge(posted[keep], on="reply_id", how="left").reset_index(drop=True)
 
 
@@ -521,7 +523,7 @@ def training_rows(table: pd.DataFrame, edges=DEFAULT_RATING_EDGES) -> tuple[pd.D
     """Pairs (parent comment, reply as GPT-2 wrote it) labelled with the reply's real score, in
     bert_real.csv's columns, from the latest state of each reply. Replies removed, deleted or
     missing, and those whose text or parent is unknown, are left out and counted."""
-    text = table["text"].fillna("").map(strip_footer)
+    text = (table["reply"] if "reply" in table else table["text"].map(strip_footer)).fillna("").astype(str).str.strip()
     parent = table["parent_body"].fillna("").astype(str).str.strip()
     reasons = {
         "not on Reddit": table["status"] != "ok",

@@ -337,7 +337,7 @@ class Poster:
             return
         if self.refused(item, self.LIVE):
             return
-        move(self.ledger, item.key, "posting", item.state, text=text, parent_body=item.parent_body,
+        move(self.ledger, item.key, "posting", item.state, text=text, reply=item.text, parent_body=item.parent_body,
              **prediction(item.row, item.proposed or {}), **item.base)
         outcome, detail = self.send(item, text)
         self.run.add(item.row, outcome, detail)
