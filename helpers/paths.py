@@ -37,7 +37,6 @@ LAYOUT = (
     Entry("gpt2_generate", "prepared/gpt2_generate.csv", "01_pull_data", "unique comments that seed the fake replies"),
     Entry("bert_real", "prepared/bert_real.csv", "01_pull_data", "real (comment, reply) pairs with reply score and rating bin"),
     Entry("bert_fake", "prepared/bert_fake.csv", "03_generate_fakes", "GPT-2 replies to the seed comments, real=0"),
-    Entry("gpt2_base", "models/gpt2_base/{model}/", "02_finetune_gpt2", "GPT-2 base model: OpenAI's release (colab) or the tiny local one"),
     Entry("gpt2_run", "models/gpt2/{run}/", "02_finetune_gpt2", "fine-tuned GPT-2 checkpoints (gpt-2-simple run folder)"),
     Entry("bert_encoder", "models/bert_encoder/{name}/", "04_bert_realism", "locally built BERT encoder SavedModel (tiny profile)"),
     Entry("bert_realism", "models/bert_realism/", "04_bert_realism", "realism classifier SavedModel"),
