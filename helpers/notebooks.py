@@ -51,7 +51,7 @@ if "google.colab" in sys.modules:
     import os, shutil, subprocess
     REPO_URL = os.environ.get("BOT_REPO_URL", "{repo}")  # a fork? os.environ["BOT_REPO_URL"] = "https://github.com/<you>/{folder}"
     REPO_DIR = os.environ.get("BOT_REPO_DIR", "/content/{folder}")
-    if not os.path.isdir(os.path.join(REPO_DIR, ".git")):
+    if not os.path.exists(os.path.join(REPO_DIR, ".git")):
         shutil.rmtree(REPO_DIR, ignore_errors=True)  # what a failed clone left
         if subprocess.run(["git", "clone", "--depth=1", REPO_URL, REPO_DIR]).returncode:
             raise RuntimeError(f"git clone {{REPO_URL}} failed (see above). If the project lives in your fork, set "

@@ -41,6 +41,7 @@ LAYOUT = (
     Entry("bert_encoder", "models/bert_encoder/{name}/", "04_bert_realism", "locally built BERT encoder SavedModel (tiny profile)"),
     Entry("bert_realism", "models/bert_realism/", "04_bert_realism", "realism classifier SavedModel"),
     Entry("bert_upvotes", "models/bert_upvotes/", "05_bert_upvotes", "upvote classifier SavedModel"),
+    Entry("bert_backup", "models/bert_backup/{model}/", "04_bert_realism", "training backup of 04 (`realism`) and 05 (`upvotes`): one checkpoint, removed when training ends"),
     Entry("candidates", "runs/{date}/candidates.csv", "06_generate_candidates", "candidate replies to fresh comments"),
     Entry("scored", "runs/{date}/scored.csv", "07_score_review_post", "candidates with realism and upvote scores"),
     Entry("review", "runs/{date}/review.csv", "07_score_review_post", "replies proposed for posting; a person sets `approved`"),

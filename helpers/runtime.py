@@ -5,9 +5,11 @@ import os
 import sys
 from pathlib import Path
 
-COLAB_MOUNT = Path("/content/drive")
+# Colab's /content; $BOT_COLAB_CONTENT moves it for the colab smoke run (scripts/colab_smoke.py).
+COLAB_CONTENT = Path(os.environ.get("BOT_COLAB_CONTENT", "/content"))
+COLAB_MOUNT = COLAB_CONTENT / "drive"
 COLAB_FOLDER = "MyDrive/gpt2-bert-reddit-bot"
-COLAB_LOCAL = Path("/content/local")  # the runtime's own disk: fast, free, gone after a disconnect
+COLAB_LOCAL = COLAB_CONTENT / "local"  # the runtime's own disk: fast, free, gone after a disconnect
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -75,3 +77,14 @@ def cpu_warning(expects_gpu: bool, what: str, per_step: str) -> str | None:
         return None
     return (f"No GPU: {what} on CPU takes {per_step}. In Colab choose Runtime > Change runtime type > "
             "T4 GPU, then run the notebook again (files on Drive are kept).")
+
+
+def warn_cpu(expects_gpu: bool, what: str, per_step: str) -> str | None:
+    """Show (and return) cpu_warning's message, if any."""
+    import warnings
+
+    message = cpu_warning(expects_gpu, what, per_step)
+    if message:
+        warnings.warn(message, stacklevel=2)
+        print(message)
+    return message
