@@ -31,7 +31,7 @@ STANDIN = REPO / "tests" / "colab_standin"
 COMMON = {"PROFILE": "colab"}
 PARAMETERS = {  # per notebook, on top of the colab profile
     "01_pull_data": dict(SOURCE="sample"),
-    "02_finetune_gpt2": dict(STEPS=1, SAVE_EVERY=1, SAMPLE_EVERY=0, VALID_FRACTION=0.05),
+    "02_finetune_gpt2": dict(STEPS=1, SAVE_EVERY=1, SAMPLE_EVERY=0, VALID_FRACTION=0.05, MAX_REPLY_TOKENS=8),
     "03_generate_fakes": dict(FAKE_COMMENTS=2, CANDIDATES_PER_COMMENT=2, MAX_REPLY_TOKENS=8, KEEP_UNFINISHED=True),
     "04_bert_realism": dict(EPOCHS=1, TRAIN_ROWS=32, MAX_SEQ_LENGTH=32),
     "05_bert_upvotes": dict(EPOCHS=1, TRAIN_ROWS=32, MAX_SEQ_LENGTH=32),
