@@ -161,6 +161,23 @@ def restore_checkpoint(drive_run: Path, local_run: Path) -> int | None:
     return on_drive
 
 
+RUN_ID = "run_id"  # names one training run: its local copy is only trusted when the ids agree
+
+
+def run_id(folder: Path, usage: DriveUsage | None = None) -> str | None:
+    """The run's id from `folder`; with `usage` (a Drive run folder) one is created when missing."""
+    path = Path(folder) / RUN_ID
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    if usage is None:
+        return None
+    import uuid
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    usage.write_text(path, uuid.uuid4().hex)
+    return path.read_text(encoding="utf-8").strip()
+
+
 def checkpoint_bytes(folder: Path, step: int | None = None) -> int:
     """Bytes of one checkpoint in `folder` (the latest if `step` is None)."""
     step = latest_step(folder) if step is None else step

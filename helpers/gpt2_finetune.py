@@ -238,12 +238,19 @@ def finetune(dataset: Path, base_dir: Path, run_dir: Path, *, steps: int, work_d
 
     from . import drive_sync
 
+    from . import runtime
+
     usage = usage if usage is not None else drive_sync.DriveUsage()
     base_dir, run_dir = Path(base_dir).resolve(), Path(run_dir).resolve()
-    work_dir = Path(work_dir).resolve() if work_dir else run_dir.parent.parent / "gpt2-work"
+    work_dir = Path(work_dir).resolve() if work_dir else runtime.local_root() / "gpt2_work"
     local_run = work_dir / run_dir.name
     pruned = drive_sync.prune_drive_run(run_dir, usage)  # left by an earlier session or a crash mid-sync
+    run_id = drive_sync.run_id(run_dir, usage)
+    if drive_sync.run_id(local_run) != run_id:  # another run of the same name (RESTART, another Drive)
+        shutil.rmtree(local_run, ignore_errors=True)
     drive_sync.restore_checkpoint(run_dir, local_run)
+    local_run.mkdir(parents=True, exist_ok=True)
+    (local_run / drive_sync.RUN_ID).write_text(run_id, encoding="utf-8")
     before = completed_steps(run_dir)
     if completed_steps(local_run) > before:  # trained locally but not yet on Drive (a crash mid-sync)
         drive_sync.sync_checkpoint(local_run, run_dir, usage)

@@ -170,3 +170,15 @@ def test_drive_holds_one_checkpoint_and_its_bytes_are_counted(tmp_path):
 def test_stream_wraps_rows_as_gpt2_simple_does():
     assert ft.stream(["a [SEP] b", "c [SEP] d"]) == (
         "<|startoftext|>a [SEP] b<|endoftext|>\n<|startoftext|>c [SEP] d<|endoftext|>\n")
+
+
+def test_restart_does_not_bring_back_the_old_runs_checkpoint(tmp_path):
+    """RESTART deletes the run on Drive; the runtime disk still holds its later checkpoint, which
+    must not be taken for the new run's."""
+    from helpers import drive_sync
+
+    run(DEFAULT_RUN, root=str(tmp_path), steps=8, save_every=4, work="runtime")
+    ft.reset_run(tmp_path / "drive" / "gpt2" / "run1")
+    fresh = run(DEFAULT_RUN, root=str(tmp_path), steps=4, save_every=4, work="runtime")
+    assert (fresh["steps_before"], fresh["steps_total"]) == (0, 4)
+    assert sorted(drive_sync.checkpoint_steps(tmp_path / "drive" / "gpt2" / "run1")) == [4]
