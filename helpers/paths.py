@@ -18,6 +18,7 @@ NOTEBOOKS = (
     "05_bert_upvotes",
     "06_generate_candidates",
     "07_score_review_post",
+    "08_feedback",
 )
 YOU = "you"  # files a person puts there by hand
 
@@ -48,6 +49,8 @@ LAYOUT = (
     Entry("ledger", "ledger/posted.jsonl", "07_score_review_post", "append-only posting ledger: posting / posted / failed (and dry_run)"),
     Entry("summary", "runs/{notebook}/summary.json", "every notebook", "run summary: counts, timings, metrics, settings, versions"),
     Entry("executed", "runs/{notebook}/{notebook}.ipynb", "runner", "executed copy of a notebook from a headless run"),
+    Entry("feedback", "feedback/{source}_fetches.csv", "08_feedback", "the posted replies' state, one row per reply per fetch, appended (`{source}`: reddit or sample)"),
+    Entry("bert_feedback", "prepared/bert_feedback_{source}.csv", "08_feedback", "posted replies with their parent and real score, for notebook 05's ADD_FEEDBACK"),
     Entry("fake_candidates", "prepared/gpt2_fake_candidates.csv", "03_generate_fakes", "GPT-2 candidates per seed comment, appended one comment at a time (resumable)"),
 )
 ENTRIES = {e.key: e for e in LAYOUT}

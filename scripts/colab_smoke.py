@@ -1,4 +1,5 @@
-"""Run notebooks 01-07 on the `colab` profile, as on Colab, offline, one step each.
+"""Run the notebook series (01-07, and 08 on its bundled sample) on the `colab` profile, as on Colab,
+offline, one step each.
 
     python scripts/colab_smoke.py [--work DIR] [--only 02 03] [--keep]
 
@@ -10,7 +11,8 @@ What it sets up (in --work, a fresh temporary folder by default):
   vocabulary) in <content>/local/gpt2_base/124M, BERT base (12x768) in TF Hub's cache under the
   sha1 of the default handle ($TFHUB_CACHE_DIR);
 - parameters that keep each notebook to one step: the bundled sample data (SOURCE="sample"), one
-  fine-tuning step, two comments with two candidates each, one BERT training step, a dry run in 07.
+  fine-tuning step, two comments with two candidates each, one BERT training step, a dry run in 07,
+  08 on its sample.
   Random weights never write <|endoftext|>: KEEP_UNFINISHED=True keeps their candidates.
 Nothing here changes the real path: every setting is a notebook parameter.
 """
@@ -37,6 +39,7 @@ PARAMETERS = {  # per notebook, on top of the colab profile
     "05_bert_upvotes": dict(EPOCHS=1, TRAIN_ROWS=32, MAX_SEQ_LENGTH=32),
     "06_generate_candidates": dict(SOURCE="sample", CANDIDATES=2, MAX_REPLY_TOKENS=8, KEEP_UNFINISHED=True),
     "07_score_review_post": dict(MIN_PROB_REAL=0.0, APPROVE_ALL=True),
+    "08_feedback": dict(SOURCE="sample"),
 }
 
 
