@@ -37,3 +37,21 @@ def test_standin_looks_like_colab(tmp_path):
     assert out["local"] == str(tmp_path / "content" / "local")
     assert out["secret"] == "bot-user"
     assert "no access" in out["refused"]
+
+
+def test_smoke_run_parameters_exist_in_their_notebooks():
+    """papermill injects unknown names without complaint: a renamed parameter would silently turn
+    the one-step smoke run into a full-size one. Every override must be a parameter of its notebook."""
+    import ast
+    import importlib.util
+
+    import nbformat
+
+    spec = importlib.util.spec_from_file_location("colab_smoke", REPO / "scripts" / "colab_smoke.py")
+    smoke = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(smoke)
+    for name, overrides in smoke.PARAMETERS.items():
+        nb = nbformat.read(REPO / "notebooks" / f"{name}.ipynb", as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        names = {t.id for stmt in ast.parse(cell.source).body for t in getattr(stmt, "targets", [])}
+        assert set(overrides) <= names, (name, set(overrides) - names)
