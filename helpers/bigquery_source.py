@@ -85,15 +85,22 @@ def make_client(project: str | None = None):
         from google.colab import auth  # asks once per runtime
 
         auth.authenticate_user()
+    import google.auth
     import google.auth.exceptions
 
+    project = (project or "").strip() or None
     try:
-        return bigquery.Client(project=project)
-    except (google.auth.exceptions.DefaultCredentialsError, OSError) as error:
+        credentials, found_project = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    except google.auth.exceptions.DefaultCredentialsError:
         raise RuntimeError(
-            "no Google Cloud credentials for BigQuery: on Colab run the notebook again and allow access; "
-            "elsewhere run `gcloud auth application-default login`. Set BIGQUERY_PROJECT to the project "
-            f"billed for the queries. ({type(error).__name__})") from None
+            "no Google Cloud credentials for BigQuery: on Colab run the notebook again and allow access when "
+            "asked; elsewhere run `gcloud auth application-default login`.") from None
+    project = project or found_project or os.environ.get("GOOGLE_CLOUD_PROJECT")
+    if not project:
+        raise RuntimeError(
+            "BIGQUERY_PROJECT is empty: set it in the parameters cell to the id of your Google Cloud project "
+            "(the one billed for the queries; console.cloud.google.com > project picker). Your credentials were found.")
+    return bigquery.Client(project=project, credentials=credentials)
 
 
 def pull_bigquery(client, comments_table: str, posts_table: str, months, subreddits, max_bytes: int = 0,

@@ -73,7 +73,9 @@ class ReplyEngine:
     """A fine-tuned gpt-2-simple run, loaded once, with one sampling graph for every comment."""
 
     def __init__(self, checkpoint_dir, run_name: str, *, max_reply_tokens: int = 128, seed: int = 0,
-                 checkpoint: str = "latest"):
+                 checkpoint: str = "latest", keep_unfinished: bool = False):
+        """`keep_unfinished`: keep candidates that reach `max_reply_tokens` without writing
+        <|endoftext|> (cut there) instead of dropping them; for smoke runs with random weights."""
         import tensorflow as tf
         from gpt_2_simple.src import encoder, model  # graph mode from here on, for the process
 
@@ -92,6 +94,7 @@ class ReplyEngine:
             raise ValueError(f"max_reply_tokens must be between 1 and {self.n_ctx - 16} (n_ctx {self.n_ctx}), "
                              f"got {max_reply_tokens}")
         self.max_reply_tokens = int(max_reply_tokens)
+        self.keep_unfinished = bool(keep_unfinished)
         self.seed = int(seed)
         # Fine-tuning saw the marker as ordinary tokens, and its "<|" merges with punctuation before
         # it ("?<|"): the loop watches for the tokens of the rest, "endoftext|>", which never vary.
@@ -192,7 +195,8 @@ class ReplyEngine:
             text = text[:-2]
         elif not done and END not in text:
             self.stats["never_ended"] += 1
-            return None
+            if not self.keep_unfinished:
+                return None
         cut = min((text.find(m) for m in (END, START) if m in text), default=-1)
         if cut >= 0:  # an earlier marker than the one that stopped the sample
             text = text[:cut]
