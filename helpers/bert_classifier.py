@@ -300,9 +300,14 @@ def warmup_decay(peak: float, total_steps: int, warmup_fraction: float = 0.1):
 
 def train(model, features: dict, labels, *, epochs: int, batch_size: int, learning_rate: float,
           warmup_fraction: float = 0.1, weight_decay: float = 0.01, class_weight: dict | None = None,
-          validation: tuple | None = None, seed: int = 0, verbose: int = 2):
+          validation: tuple | None = None, seed: int = 0, verbose: int = 2, backup_dir=None,
+          extra_callbacks=()):
     """Fine-tune `model` (all of it, encoder included) with AdamW and warm-up + linear decay;
-    returns the Keras history."""
+    returns the Keras history.
+
+    With `backup_dir` (on Drive), Keras' BackupAndRestore saves weights, optimizer and epoch there
+    after every epoch (one checkpoint, replaced each time) and deletes it when training ends; a
+    rerun after a disconnect restores it and trains only the epochs still missing."""
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)
@@ -312,11 +317,26 @@ def train(model, features: dict, labels, *, epochs: int, batch_size: int, learni
                                           weight_decay=weight_decay, clipnorm=1.0)
     model.compile(optimizer=optimizer, loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    callbacks = list(extra_callbacks)
+    if backup_dir is not None:
+        callbacks.insert(0, tf.keras.callbacks.BackupAndRestore(str(backup_dir), save_freq="epoch", delete_checkpoint=True))
     # Length-bucketed batches, each padded to its longest pair, shuffled across buckets each epoch.
     data = batched_dataset(features, labels, batch_size, seed=seed)
     if validation is not None:
         validation = batched_dataset(validation[0], validation[1], batch_size)
-    return model.fit(data, epochs=epochs, class_weight=class_weight, validation_data=validation, verbose=verbose)
+    history = model.fit(data, epochs=epochs, class_weight=class_weight, validation_data=validation, verbose=verbose,
+                        callbacks=callbacks)
+    if backup_dir is not None:  # Keras deleted the checkpoint; the (empty) folders go too
+        import shutil
+
+        shutil.rmtree(backup_dir, ignore_errors=True)
+    return history
+
+
+def backup_bytes(model) -> int:
+    """Bytes of one training backup: the weights and AdamW's two moments, float32."""
+    return 3 * 4 * int(sum(np.prod(v.shape) for v in model.trainable_variables)) + \
+        4 * int(sum(np.prod(v.shape) for v in model.non_trainable_variables))
 
 
 def predict_proba(model, features: dict, batch_size: int = 64) -> np.ndarray:

@@ -1,8 +1,10 @@
 """BigQuery as a source: the original notebook's query, month by month, with a bytes cap.
 
 Table names are templates with `{ym}` (e.g. `fh-bigquery.reddit_comments.{ym}`, `{ym}` = `2019_01`)
-for one table per month as the original used. A name without `{ym}` is one table for all months
-(e.g. dumps loaded into your own dataset); the query then keeps each month by `created_utc`.
+for one table per month as the original used, or a name without `{ym}`: one table for all months
+(e.g. dumps loaded into your own dataset). Either way the query keeps each month by `created_utc`
+(a month's dump, and so a table loaded from it, holds a few rows of the next month), as the
+other sources do.
 Before anything runs, a dry run per month prints the bytes its query would scan; if one is over
 the cap, nothing runs. The cap is also passed as `maximum_bytes_billed`. A month whose query fails
 is reported with its error and listed in the report, never skipped silently.
@@ -13,7 +15,7 @@ import os
 
 import pandas as pd
 
-from .dumps import check_subreddits
+from .pairs import check_subreddits
 from .pairs import PAIR_COLUMNS
 
 QUERY = """
@@ -30,8 +32,9 @@ JOIN `{posts}` AS s ON a.link_id = CONCAT('t3_', s.id)
 WHERE s.is_self
   AND LOWER(s.subreddit) IN ({subreddits})
   AND b.author != a.author
-  AND b.author != s.author{month_filter}
+  AND b.author != s.author{top_level}{month_filter}
 """
+TOP_LEVEL = "\n  AND a.parent_id = a.link_id"
 MONTH_FILTER = "\n  AND FORMAT_TIMESTAMP('%Y-%m', TIMESTAMP_SECONDS(CAST({t}.created_utc AS INT64))) = '{month}'"
 
 
@@ -53,13 +56,14 @@ def table_name(template: str, month: str) -> str:
     return template.replace("{ym}", month.replace("-", "_"))
 
 
-def month_query(comments_table: str, posts_table: str, month: str, subreddits) -> str:
-    """The original query for one month, with the subreddits (checked names) written in."""
+def month_query(comments_table: str, posts_table: str, month: str, subreddits, top_level_only: bool = False) -> str:
+    """The original query for one month, with the subreddits (checked names) written in.
+    `top_level_only`: the comment must answer the post (the original's rule)."""
     names = ", ".join(f"'{s.lower()}'" for s in check_subreddits(subreddits))
-    per_month = "{ym}" in comments_table and "{ym}" in posts_table
-    month_filter = "" if per_month else "".join(MONTH_FILTER.format(t=t, month=month) for t in ("a", "b", "s"))
+    month_filter = "".join(MONTH_FILTER.format(t=t, month=month) for t in ("a", "b", "s"))
     return QUERY.format(comments=table_name(comments_table, month), posts=table_name(posts_table, month),
-                        subreddits=names, month_filter=month_filter).strip()
+                        subreddits=names, month_filter=month_filter,
+                        top_level=TOP_LEVEL if top_level_only else "").strip()
 
 
 def make_client(project: str | None = None):
@@ -81,19 +85,26 @@ def make_client(project: str | None = None):
         from google.colab import auth  # asks once per runtime
 
         auth.authenticate_user()
+    import google.auth
     import google.auth.exceptions
 
+    project = (project or "").strip() or None
     try:
-        return bigquery.Client(project=project)
-    except (google.auth.exceptions.DefaultCredentialsError, OSError) as error:
+        credentials, found_project = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    except google.auth.exceptions.DefaultCredentialsError:
         raise RuntimeError(
-            "no Google Cloud credentials for BigQuery: on Colab run the notebook again and allow access; "
-            "elsewhere run `gcloud auth application-default login`. Set BIGQUERY_PROJECT to the project "
-            f"billed for the queries. ({type(error).__name__})") from None
+            "no Google Cloud credentials for BigQuery: on Colab run the notebook again and allow access when "
+            "asked; elsewhere run `gcloud auth application-default login`.") from None
+    project = project or found_project or os.environ.get("GOOGLE_CLOUD_PROJECT")
+    if not project:
+        raise RuntimeError(
+            "BIGQUERY_PROJECT is empty: set it in the parameters cell to the id of your Google Cloud project "
+            "(the one billed for the queries; console.cloud.google.com > project picker). Your credentials were found.")
+    return bigquery.Client(project=project, credentials=credentials)
 
 
 def pull_bigquery(client, comments_table: str, posts_table: str, months, subreddits, max_bytes: int = 0,
-                  progress: bool = True) -> tuple[pd.DataFrame, dict]:
+                  progress: bool = True, top_level_only: bool = False) -> tuple[pd.DataFrame, dict]:
     """Pairs (pairs.PAIR_COLUMNS) for each month, and a report: bytes per month, rows, failed months.
 
     `max_bytes` caps each month's query (0 = no cap): checked by a dry run before anything runs,
@@ -103,8 +114,9 @@ def pull_bigquery(client, comments_table: str, posts_table: str, months, subredd
 
     if not months:
         raise ValueError("MONTHS is empty: the bigquery source runs one query per month ('YYYY-MM')")
+    months = list(dict.fromkeys(months))  # a month listed twice is queried (and billed) once
     report = {"bytes_by_month": {}, "rows_by_month": {}, "failed_months": []}
-    queries = {m: month_query(comments_table, posts_table, m, subreddits) for m in months}
+    queries = {m: month_query(comments_table, posts_table, m, subreddits, top_level_only) for m in months}
 
     def failed(month, error):
         message = f"{type(error).__name__}: {getattr(error, 'message', None) or error}"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from .prepare import BOTS, DELETED
-from .reddit import Threads
+from .reddit import Threads, answered
 
 SAMPLE_FILE = Path(__file__).parent / "data" / "sample" / "fresh_comments.json"
 
@@ -21,6 +21,7 @@ SKIP_REASONS = (
     "our own comment",
     "bot or AutoModerator",
     "comment score below minimum",
+    "not a top-level comment",
 )
 # Columns of the comments that get candidates (candidates.csv adds `candidate`, `candidate_tokens`).
 ITEM_COLUMNS = ["subreddit", "submission_id", "title", "post_score", "comment_id", "comment_score", "comment"]
@@ -33,17 +34,21 @@ def load_sample() -> Threads:
 
 
 def select_comments(threads: Threads, *, replied_threads=(), min_score: int = 4,
-                    bots=BOTS) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    bots=BOTS, top_level_only: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Apply the skip rules. Returns (comments to answer, with ITEM_COLUMNS) and (what was
     skipped: kind, id, reason). A thread is skipped whole when it is locked or archived, when
     the ledger says we replied in it (`replied_threads`: submission ids), or when one of its
-    comments is our reply to a comment; our other comments (e.g. top level) are skipped one by one."""
+    comments, or one of our account's recent comments (`threads.my_comments`), is our reply to a
+    comment; our other comments (e.g. top level) are skipped one by one.
+    `top_level_only`: answer only comments on the post itself (settings.top_level_only, the rule
+    notebook 01's data was pulled with)."""
     me = threads.me.lower()
     bots = {b.lower() for b in bots}
     posts = {p["submission_id"]: p for p in threads.posts}
     # threads where one of our comments answers a comment: this bot has been there
     ours = {c["submission_id"] for c in threads.comments
             if str(c["author"]).lower() == me and str(c.get("parent_id", "")).startswith("t1_")}
+    ours |= answered(threads.my_comments)[1]  # our replies Reddit folded away, or made from elsewhere
     replied_threads = set(replied_threads)
     skipped, keep = [], []
     for post in threads.posts:
@@ -61,7 +66,9 @@ def select_comments(threads: Threads, *, replied_threads=(), min_score: int = 4,
                   else "comment locked" if c["locked"]
                   else "our own comment" if author == me
                   else "bot or AutoModerator" if author in bots
-                  else "comment score below minimum" if c["comment_score"] < min_score else None)
+                  else "comment score below minimum" if c["comment_score"] < min_score
+                  else "not a top-level comment" if top_level_only and not str(c.get("parent_id", "t3_")).startswith("t3_")
+                  else None)
         if reason:
             skipped.append({"kind": "comment", "id": c["comment_id"], "reason": reason})
         else:

@@ -7,7 +7,7 @@ import time
 from datetime import datetime, timezone
 from importlib import metadata
 
-from . import runtime
+from . import manifest, runtime
 from .exchange import write_json
 from .paths import NOTEBOOKS, Paths
 from .settings import Settings, as_dict, make_settings
@@ -67,6 +67,7 @@ class RunContext:
             "settings": as_dict(self.settings) if self.settings else None,
             "python": platform.python_version(),
             "packages": package_versions(),
+            **({"prepared_set": prepared} if (prepared := manifest.seen()) else {}),
             **extra,
         }
         write_json(self.paths.file("summary", notebook=self.notebook), summary)

@@ -58,6 +58,10 @@ def praw_ini_files() -> list[Path]:
     return files
 
 
+class _NoNotebookAccess(Exception):
+    """The secret is in Colab Secrets, but this notebook may not read it."""
+
+
 def _from_colab(name: str) -> str | None:
     if not runtime.in_colab():
         return None
@@ -65,7 +69,9 @@ def _from_colab(name: str) -> str | None:
 
     try:
         return userdata.get(name)
-    except (userdata.SecretNotFoundError, userdata.NotebookAccessError):
+    except userdata.NotebookAccessError:
+        raise _NoNotebookAccess(name) from None
+    except userdata.SecretNotFoundError:
         return None
 
 
@@ -85,7 +91,10 @@ def _from_praw_ini(name: str) -> tuple[str, Path] | None:
 @lru_cache(maxsize=None)
 def get_secret(name: str) -> Secret:
     """Look `name` up once: Colab Secrets, then the environment, then praw.ini ([bot] section)."""
-    value = _from_colab(name)
+    try:
+        value, no_access = _from_colab(name), False
+    except _NoNotebookAccess:
+        value, no_access = None, True
     if value:
         return Secret(name, value, "Colab Secrets")
     if os.environ.get(name):
@@ -93,6 +102,10 @@ def get_secret(name: str) -> Secret:
     found = _from_praw_ini(name)
     if found:
         return Secret(name, found[0], str(found[1]))
+    if no_access:
+        raise MissingSecretError(
+            f"secret {name} is in Colab Secrets but this notebook has no access to it: open the key icon in the "
+            f"left bar and switch on 'Notebook access' for {name}, then run the cell again.")
     where = [
         f"in Colab: the key icon in the left bar > Add new secret > name {name}, and allow notebook access",
         f"elsewhere: export {name}=...",

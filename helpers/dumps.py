@@ -29,27 +29,17 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from .pairs import COMMENT_COLUMNS, SUBMISSION_COLUMNS
+from .pairs import COMMENT_COLUMNS, SUBMISSION_COLUMNS, check_subreddits  # noqa: F401 (re-exported)
 
 WINDOW = 2**31  # the dumps' window size (zstd --long=31)
 READ_SIZE = 1 << 18  # compressed bytes per read (a few MB decompressed: stays in cache)
 WRITE_SIZE = 1 << 20  # decompressor output piece
 KINDS = {"comments": ("RC", COMMENT_COLUMNS), "submissions": ("RS", SUBMISSION_COLUMNS)}
 DROP_REASONS = ("malformed_json", "missing_field", "other_subreddit", "other_month", "empty_files")
-SUBREDDIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$")
 
 
 class DumpError(RuntimeError):
     """A dump file is missing, unreadable or not zstd."""
-
-
-def check_subreddits(subreddits) -> list[str]:
-    """The subreddit names, checked (letters, digits, underscores; 2-21 characters)."""
-    names = [str(s).strip().removeprefix("r/") for s in subreddits]
-    bad = [s for s in names if not SUBREDDIT_NAME.match(s)]
-    if bad:
-        raise ValueError(f"not a subreddit name: {', '.join(map(repr, bad))} (use names like 'cooking', without 'r/')")
-    return names
 
 
 def subreddit_pattern(subreddits) -> re.Pattern:
@@ -69,6 +59,8 @@ def _decompressed(path: Path) -> Iterator[tuple[int, bytes]]:
         while raw := f.read(READ_SIZE):
             started = True
             try:
+                if stream.eof:  # the last read ended exactly where a frame ends: the next frame starts here
+                    stream = decompressor.decompressobj(write_size=WRITE_SIZE)
                 data = stream.decompress(raw)
                 while stream.eof and stream.unused_data:  # next frame
                     leftover, stream = stream.unused_data, decompressor.decompressobj(write_size=WRITE_SIZE)
@@ -166,6 +158,34 @@ def month_ranges(months) -> list[tuple[int, int]]:
     return ranges
 
 
+def is_self_post(row: dict) -> bool:
+    """`is_self` of a submission; old dump lines lack it: a self post links to itself
+    (`domain` "self.<sub>", or a url to its own comments page) or has text."""
+    if row.get("is_self") is not None:
+        return bool(row["is_self"])
+    domain, url = str(row.get("domain") or ""), str(row.get("url") or "")
+    own_page = bool(row.get("id")) and f"/comments/{row['id']}" in url
+    return domain.lower().startswith("self.") or own_page or bool(row.get("selftext"))
+
+
+def normalize_row(row: dict, kind: str, drops: Counter) -> dict | None:
+    """One raw record (a dump line or an API item) in the raw schema of `kind`, or None (counted
+    under `missing_field`) when it lacks what the join needs."""
+    if kind == "submissions":
+        row = {**row, "is_self": is_self_post(row)}
+    row = {"author": "[deleted]", **row}
+    try:
+        record = {c: _value(row, c) for c in KINDS[kind][1]}
+    except (TypeError, ValueError):
+        drops["missing_field"] += 1
+        return None
+    if record["id"] is None or record["created_utc"] is None or (
+            kind == "comments" and (record["link_id"] is None or record["parent_id"] is None)):
+        drops["missing_field"] += 1
+        return None
+    return record
+
+
 def _value(row: dict, key: str):
     value = row.get(key)
     if key == "created_utc" and value is not None:
@@ -178,7 +198,6 @@ def _value(row: dict, key: str):
 def read_file(path: Path, kind: str, pattern: re.Pattern | None, wanted: set[str], months: set[str] | None,
               drops: Counter, progress=None) -> list[dict]:
     """Rows of one dump file in the raw schema of `kind`, for the `wanted` (lower-case) subreddits."""
-    columns = KINDS[kind][1]
     ranges = month_ranges(months) if months else []
     rows: list[dict] = []
     lines = 0
@@ -207,17 +226,8 @@ def read_file(path: Path, kind: str, pattern: re.Pattern | None, wanted: set[str
             if str(row.get("subreddit", "")).lower() not in wanted:
                 drops["other_subreddit"] += 1
                 continue
-            if kind == "submissions" and "is_self" not in row:
-                row["is_self"] = bool(row.get("selftext"))
-            row.setdefault("author", "[deleted]")
-            try:
-                record = {c: _value(row, c) for c in columns}
-            except (TypeError, ValueError):
-                drops["missing_field"] += 1
-                continue
-            if record["id"] is None or record["created_utc"] is None or (
-                    kind == "comments" and (record["link_id"] is None or record["parent_id"] is None)):
-                drops["missing_field"] += 1
+            record = normalize_row(row, kind, drops)
+            if record is None:
                 continue
             if ranges and not any(lo <= record["created_utc"] < hi for lo, hi in ranges):
                 drops["other_month"] += 1  # dropped as we go: memory holds only what is kept
@@ -249,7 +259,7 @@ def find_files(folder: Path, subreddits, months) -> list[tuple[Path, str, list[s
     if not monthly_subs:
         return plan
     if months:
-        wanted_months = list(months)
+        wanted_months = list(dict.fromkeys(months))  # a month listed twice is read once
     else:
         wanted_months = sorted({m.group(1) for name in present if (m := re.match(r"r[cs]_(\d{4}-\d{2})\.zst$", name))})
         if not wanted_months:

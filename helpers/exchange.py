@@ -139,4 +139,11 @@ def read_table(paths: Paths, key: str, *, allow_empty: bool = False, **fields: s
         ) from None
     if df.empty and not allow_empty:
         raise ExchangeError(f"{shown_as} has no rows; it is written by {producer}: rerun that notebook.")
+    from . import manifest
+
+    if key in manifest.PREPARED:  # which run wrote it (into the summary), and never a mixed set
+        try:
+            manifest.verify(paths, key)
+        except manifest.PreparedSetError as error:
+            raise ExchangeError(str(error)) from None
     return check_table(df, key, shown_as, producer)

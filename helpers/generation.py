@@ -74,6 +74,10 @@ class ReplyEngine:
 
     def __init__(self, checkpoint_dir, run_name: str, *, max_reply_tokens: int = 128, seed: int = 0,
                  checkpoint: str = "latest", keep_unfinished: bool = False, comments_per_run: int = 4):
+        """`keep_unfinished`: keep candidates that reach `max_reply_tokens` without writing
+        <|endoftext|> (cut there) instead of dropping them; for smoke runs with random weights.
+        `comments_per_run`: comments sampled together in one run of the sampling loop (default of
+        `generate` and `generate_resumable`)."""
         import tensorflow as tf
         from gpt_2_simple.src import encoder, model  # graph mode from here on, for the process
 

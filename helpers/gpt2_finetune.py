@@ -83,49 +83,83 @@ def parameter_count(hp: dict) -> int:
     return hp["n_vocab"] * d + hp["n_ctx"] * d + layers * (12 * d * d + 13 * d) + 2 * d
 
 
-def training_memory_gb(hp: dict, batch_size: int = 1, accumulate_gradients: int = 5) -> float:
-    """A rough estimate of GPU memory (GB) gpt-2-simple's finetune needs in float32: weights,
-    gradients, Adam's two moments (and the accumulators), activations of `batch_size` samples of
-    1024 tokens, the logits, and about 0.5 GB for the CUDA context."""
+ACTIVATION_FACTOR = 1.25  # fitted to measured peaks (benchmarks/bench_finetune_memory.py), see README "Memory"
+
+
+def training_memory_gb(hp: dict, batch_size: int = 1, accumulate_gradients: int = 1,
+                       only_transformer_layers: bool = False) -> float:
+    """Estimated memory (GB) of one gpt-2-simple fine-tune step in float32: the weights; for the
+    trained variables their gradients and Adam's two moments (and, when accumulating, the
+    accumulators and their update buffers); the activations of `batch_size` samples of 1024
+    tokens and the logits. Calibrated against peaks measured at real shapes (within 10%)."""
     d, heads, layers, t = hp["n_embd"], hp["n_head"], hp["n_layer"], TOKENS_PER_SAMPLE
-    copies = 4 + (1 if accumulate_gradients > 1 else 0)
-    states = 4 * parameter_count(hp) * copies
-    activations = 4 * batch_size * layers * t * (17 * d + 3 * heads * t)
+    total = parameter_count(hp)
+    trained = layers * (12 * d * d + 13 * d) if only_transformer_layers else total
+    copies = 3 + (2 if accumulate_gradients > 1 else 0)
+    states = 4 * (total + trained * copies)
+    activations = ACTIVATION_FACTOR * 4 * batch_size * layers * t * (17 * d + 3 * heads * t)
     logits = 4 * batch_size * t * hp["n_vocab"] * 3
-    return (states + activations + logits) / 1e9 + 0.5
+    return (states + activations + logits) / 1e9
 
 
-def gpu_memory_gb() -> float | None:
-    """Total memory of the first GPU (GB) from nvidia-smi, or None without a GPU."""
+# TensorFlow cannot use all of a GPU: on Colab's T4 (15,360 MiB) it reports about 13,942 MiB for
+# itself ("Created device ... with 13942 MB memory"); the rest goes to the CUDA context and reserves.
+TF_USABLE_FRACTION = 0.9
+MARGIN_GIB = 1.0  # kept free for fragmentation, cuDNN workspaces and the sampling graph
+GIB = 1024**3
+
+
+def gpu_memory_gib() -> float | None:
+    """Total memory of the first GPU (GiB) from nvidia-smi (which reports MiB), or None without a GPU."""
     try:
         out = subprocess.run(["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
                              capture_output=True, text=True, timeout=20, check=True).stdout
-        return int(out.split()[0]) * 1024**2 / 1e9
+        return int(out.split()[0]) / 1024
     except (OSError, subprocess.SubprocessError, ValueError, IndexError):
         return None
 
 
-def memory_check(model: str, batch_size: int, accumulate_gradients: int, available_gb: float | None,
-                 base_dir: Path | None = None) -> tuple[pd.DataFrame, str | None]:
-    """A table of the estimate against the GPU, and a warning (naming the smaller model) or None."""
-    rows, warning = [], None
-    for name in dict.fromkeys([model, SMALLER.get(model, model)]):
-        hp = model_hparams(name, base_dir if name == model else None)
-        need = training_memory_gb(hp, batch_size, accumulate_gradients)
-        rows.append({"model": name, "parameters (M)": round(parameter_count(hp) / 1e6, 1),
-                     "estimated GB": round(need, 1),
-                     "GPU GB": None if available_gb is None else round(available_gb, 1),
-                     "fits": None if available_gb is None else need <= available_gb})
-    need = rows[0]["estimated GB"]
-    if available_gb is None:
-        if model != "tiny":
-            warning = f"No GPU found: fine-tuning {model} on CPU will take very long. Choose a GPU runtime."
-    elif need > available_gb:
-        smaller = SMALLER.get(model)
-        hint = (f" Choose MODEL_SIZE = {smaller!r} (needs about {rows[1]['estimated GB']} GB)." if smaller else
-                " Lower BATCH_SIZE, or use a GPU with more memory.")
-        warning = f"{model} needs about {need} GB to fine-tune but the GPU has {available_gb:.1f} GB.{hint}"
-    return pd.DataFrame(rows), warning
+def usable_gib(gpu_total_gib: float) -> float:
+    """What fine-tuning may plan on: TensorFlow's share of the GPU less the safety margin."""
+    return gpu_total_gib * TF_USABLE_FRACTION - MARGIN_GIB
+
+
+def memory_check(model: str, batch_size: int, accumulate_gradients: int, gpu_total_gib: float | None,
+                 base_dir: Path | None = None, only_transformer_layers: bool = False) -> tuple[pd.DataFrame, str | None]:
+    """A table of the estimate for the chosen setting and the ones that need less, against what
+    TensorFlow can use of the GPU (less MARGIN_GIB); and a warning naming what to change, or None."""
+    hp = model_hparams(model, base_dir)
+    options = [(model, accumulate_gradients, only_transformer_layers)]
+    if accumulate_gradients > 1:
+        options.append((model, 1, only_transformer_layers))
+    if not only_transformer_layers and model not in ("124M", "tiny"):
+        options.append((model, 1, True))
+    if model in SMALLER:
+        options.append((SMALLER[model], 1, False))
+    budget = None if gpu_total_gib is None else usable_gib(gpu_total_gib)
+    rows = []
+    for name, acc, transformer_only in options:
+        need = training_memory_gb(hp if name == model else model_hparams(name), batch_size, acc, transformer_only) * 1e9 / GIB
+        rows.append({"model": name, "ACCUMULATE_GRADIENTS": acc, "ONLY_TRANSFORMER_LAYERS": transformer_only,
+                     "estimated GiB": round(need, 1), "usable GiB": None if budget is None else round(budget, 1),
+                     "fits": None if budget is None else bool(need <= budget)})
+    table = pd.DataFrame(rows)
+    if gpu_total_gib is None:
+        warning = None if model == "tiny" else (
+            f"No GPU found: fine-tuning {model} on CPU will take very long. Choose a GPU runtime.")
+        return table, warning
+    if rows[0]["fits"]:
+        return table, None
+    fitting = next((r for r in rows[1:] if r["fits"]), None)
+    head = (f"{model} with ACCUMULATE_GRADIENTS={accumulate_gradients}, ONLY_TRANSFORMER_LAYERS="
+            f"{only_transformer_layers} needs about {rows[0]['estimated GiB']} GiB, but TensorFlow can use about "
+            f"{budget:.1f} GiB of this {gpu_total_gib:.1f} GiB GPU (after a {MARGIN_GIB} GiB margin).")
+    if fitting:
+        hint = (f" Set MODEL_SIZE = {fitting['model']!r}, ACCUMULATE_GRADIENTS = {fitting['ACCUMULATE_GRADIENTS']}, "
+                f"ONLY_TRANSFORMER_LAYERS = {fitting['ONLY_TRANSFORMER_LAYERS']} (about {fitting['estimated GiB']} GiB).")
+    else:
+        hint = " Use a GPU with more memory."
+    return table, head + hint
 
 
 def prepare_base_model(model: str, base_dir: Path, texts, seed: int = 0) -> Path:
@@ -156,47 +190,126 @@ def completed_steps(run_dir: Path) -> int:
     return int(counter.read_text().strip()) if counter.is_file() else 0
 
 
-def finetune(dataset: Path, base_dir: Path, run_dir: Path, *, steps: int, batch_size: int = 1,
-             learning_rate: float = 1e-4, accumulate_gradients: int = 5, save_every: int = 100,
-             sample_every: int = 0, sample_length: int = 128, print_every: int = 10, seed: int = 0) -> dict:
+class OutOfMemory(RuntimeError):
+    """Fine-tuning ran out of GPU memory; the message names the setting to change."""
+
+
+def memory_advice(model: str, accumulate_gradients: int, only_transformer_layers: bool, batch_size: int = 1) -> str:
+    """What to change, in order of least cost to quality, when fine-tuning does not fit."""
+    steps = []
+    if batch_size > 1:
+        steps.append("BATCH_SIZE = 1")
+    if accumulate_gradients > 1:
+        steps.append("ACCUMULATE_GRADIENTS = 1")
+    if not only_transformer_layers and model not in ("124M", "tiny"):
+        steps.append("ONLY_TRANSFORMER_LAYERS = True")
+    if model in SMALLER:
+        steps.append(f"MODEL_SIZE = {SMALLER[model]!r}")
+    return ("set " + ", then ".join(steps)) if steps else "use a GPU with more memory"
+
+
+def _close_summary_writers() -> None:
+    """Flush gpt-2-simple's TensorBoard writers (it never closes them) so the loss reaches disk."""
+    import gc
+
+    import tensorflow as tf
+
+    for obj in gc.get_objects():
+        if isinstance(obj, tf.compat.v1.summary.FileWriter):
+            obj.close()
+
+
+def finetune(dataset: Path, base_dir: Path, run_dir: Path, *, steps: int, work_dir: Path | None = None,
+             batch_size: int = 1, learning_rate: float = 1e-4, accumulate_gradients: int = 1,
+             only_transformer_layers: bool = False, save_every: int = 500, sample_every: int = 0,
+             sample_length: int = 128, print_every: int = 10, seed: int = 0, usage=None) -> dict:
     """Fine-tune with gpt-2-simple until the run has `steps` steps in total.
 
-    Checkpoints go straight into `run_dir` (on Drive), every `save_every` steps and at the end; a
-    rerun restores the latest one and trains only the steps still missing, so a disconnect costs at
-    most `save_every` steps. Samples (every `sample_every` steps, 0 = never) go to
-    `run_dir/../samples/<run>/`.
+    Training runs on the runtime's disk (`work_dir`/<run>, default: a `-work` folder beside
+    `run_dir`) in chunks of `save_every` steps; after each chunk the checkpoint is copied to
+    `run_dir` on Drive and the older one there removed (`drive_sync`), so Drive holds one
+    checkpoint, and a disconnect costs at most `save_every` steps. A rerun restores Drive's
+    checkpoint and trains only the steps still missing. `usage` (a `drive_sync.DriveUsage`)
+    counts the bytes written to Drive and sent to its Trash. Running out of GPU memory raises
+    `OutOfMemory` naming the setting to change.
     """
     import gpt_2_simple as gpt2
     import tensorflow as tf
 
+    from . import drive_sync
+
+    from . import runtime
+
+    usage = usage if usage is not None else drive_sync.DriveUsage()
     base_dir, run_dir = Path(base_dir).resolve(), Path(run_dir).resolve()
+    work_dir = Path(work_dir).resolve() if work_dir else runtime.local_root() / "gpt2_work"
+    local_run = work_dir / run_dir.name
+    pruned = drive_sync.prune_drive_run(run_dir, usage)  # left by an earlier session or a crash mid-sync
+    run_id = drive_sync.run_id(run_dir, usage)
+    if drive_sync.run_id(local_run) != run_id:  # another run of the same name (RESTART, another Drive)
+        shutil.rmtree(local_run, ignore_errors=True)
+    drive_sync.restore_checkpoint(run_dir, local_run)
+    local_run.mkdir(parents=True, exist_ok=True)
+    (local_run / drive_sync.RUN_ID).write_text(run_id, encoding="utf-8")
     before = completed_steps(run_dir)
-    remaining = steps - before
+    if completed_steps(local_run) > before:  # trained locally but not yet on Drive (a crash mid-sync)
+        drive_sync.sync_checkpoint(local_run, run_dir, usage)
+        before = completed_steps(run_dir)
     result = {"steps_before": before, "steps_trained": 0, "steps_total": before, "seconds": 0.0,
-              "resumed_from": tf.train.latest_checkpoint(str(run_dir))}
-    if remaining <= 0:
-        return result
-    run_dir.mkdir(parents=True, exist_ok=True)
-    random.seed(seed + before)  # gpt-2-simple draws its 1024-token samples with `random`
-    np.random.seed(seed + before)
+              "resumed_from": tf.train.latest_checkpoint(str(run_dir)), "pruned_on_drive": pruned}
+    if steps - before <= 0:
+        return dict(result, **usage.as_dict())
+    chunk = save_every if save_every > 0 else steps
     start = time.perf_counter()
-    with tf.Graph().as_default(), contextlib.chdir(run_dir.parent):
-        tf.compat.v1.set_random_seed(seed + before)
-        sess = gpt2.start_tf_sess()
-        try:
-            gpt2.finetune(sess, dataset=str(Path(dataset).resolve()), steps=remaining,
-                          model_name=base_dir.name, model_dir=str(base_dir.parent),
-                          checkpoint_dir=str(run_dir.parent), run_name=run_dir.name,
-                          batch_size=batch_size, learning_rate=learning_rate,
-                          accumulate_gradients=accumulate_gradients, restore_from="latest",
-                          save_every=save_every if save_every > 0 else steps + 1,
-                          sample_every=sample_every if sample_every > 0 else steps + 1,
-                          sample_length=sample_length, print_every=print_every, max_checkpoints=1)
-        finally:
-            sess.close()
+    done = before
+    while done < steps:
+        n = min(chunk, steps - done)
+        random.seed(seed + done)  # gpt-2-simple draws its 1024-token samples with `random`
+        np.random.seed(seed + done)
+        local_run.mkdir(parents=True, exist_ok=True)
+        with tf.Graph().as_default(), contextlib.chdir(work_dir):
+            tf.compat.v1.set_random_seed(seed + done)
+            sess = gpt2.start_tf_sess()
+            try:
+                gpt2.finetune(sess, dataset=str(Path(dataset).resolve()), steps=n,
+                              model_name=base_dir.name, model_dir=str(base_dir.parent),
+                              checkpoint_dir=str(work_dir), run_name=local_run.name,
+                              batch_size=batch_size, learning_rate=learning_rate,
+                              accumulate_gradients=accumulate_gradients,
+                              only_train_transformer_layers=only_transformer_layers, restore_from="latest",
+                              save_every=n + 1, sample_every=sample_every if sample_every > 0 else steps + 1,
+                              sample_length=sample_length, print_every=print_every, max_checkpoints=1)
+            except tf.errors.ResourceExhaustedError as error:
+                advice = memory_advice(base_dir.name, accumulate_gradients, only_transformer_layers, batch_size)
+                raise OutOfMemory(f"GPT-2 {base_dir.name} ran out of GPU memory while fine-tuning "
+                                  f"(ACCUMULATE_GRADIENTS={accumulate_gradients}, ONLY_TRANSFORMER_LAYERS="
+                                  f"{only_transformer_layers}, BATCH_SIZE={batch_size}): {advice} in the "
+                                  f"parameters cell and run the notebook again; steps saved so far are kept.") from error
+            finally:
+                sess.close()
+                _close_summary_writers()
+        done = completed_steps(local_run)
+        stale = [p for s, ps in drive_sync.checkpoint_steps(local_run).items() if s != done for p in ps]
+        for path in stale:  # the runtime disk keeps one checkpoint too
+            path.unlink()
+        drive_sync.sync_checkpoint(local_run, run_dir, usage)
     after = completed_steps(run_dir)
     return dict(result, steps_trained=after - before, steps_total=after,
-                seconds=round(time.perf_counter() - start, 2))
+                seconds=round(time.perf_counter() - start, 2), **usage.as_dict())
+
+
+def drive_plan(hp: dict, steps: int, save_every: int, steps_before: int = 0,
+               checkpoint_bytes: int | None = None) -> dict:
+    """What a run will write to Drive and send to its Trash before it starts: one checkpoint
+    (the weights in float32, unless `checkpoint_bytes` is known) per sync, and every checkpoint
+    but the last one replaced (to Trash), the previous session's too when resuming."""
+    checkpoint = checkpoint_bytes if checkpoint_bytes is not None else 4 * parameter_count(hp)
+    syncs = math.ceil(max(0, steps - steps_before) / (save_every if save_every > 0 else max(steps, 1)))
+    replaced = max(0, syncs - 1) + (1 if steps_before and syncs else 0)
+    return {"checkpoint_gb": round(checkpoint / 1e9, 6), "syncs": syncs,
+            "drive_written_gb": round(checkpoint * syncs / 1e9, 6),
+            "drive_trashed_gb": round(checkpoint * replaced / 1e9, 6),
+            "drive_kept_gb": round(checkpoint / 1e9 if (syncs or steps_before) else 0.0, 6)}
 
 
 def heldout_loss(model_dir: Path, texts, max_tokens: int = 50_000) -> dict:

@@ -15,7 +15,8 @@ DEFAULT_BLOCKLIST = (
 NEAR_COPY = 0.95  # similarity to the parent comment at or above which a reply is a near-copy
 URL = re.compile(r"https?://|www\.|\[[^\]]*\]\([^)]*\)|\b[\w-]+\.(?:com|org|net|io|ly|co|gg|me|tv)\b", re.I)
 # leftover prompt markers, whole or in pieces: [SEP], <|...|>, "endoftext"
-MARKERS = re.compile(r"\[SEP\]?|\bSEP\]|<\||\|>|(?:start|end)oftext", re.I)
+# pieces are matched glued to words too ("haveSEP]"): GPT-2 writes them without spaces
+MARKERS = re.compile(r"\[SEP|SEP\]|\[SE\b|<\||\|>|(?:start|end)oftext", re.I)
 
 # Guard names, in the order they are checked.
 GUARDS = ("empty", "markers", "url", "blocklist", "repetition", "near_copy")
@@ -53,7 +54,7 @@ def check(reply: str, parent: str, blocklist=DEFAULT_BLOCKLIST) -> list[str]:
     if not reply.strip():
         return ["empty"]
     failed = []
-    if MARKERS.search(reply):
+    if MARKERS.search(reply) or reply.count("[") != reply.count("]"):  # a lone "]" is the tail of a split "[SEP]"
         failed.append("markers")
     if URL.search(reply):
         failed.append("url")

@@ -37,18 +37,30 @@ def badge(name: str, repo: str | None = None) -> str:
     return f"[![Open In Colab]({BADGE_IMAGE})](https://colab.research.google.com/github/{slug}/blob/main/notebooks/{name}.ipynb)"
 
 
+INSTALLED_MARKER = ".colab_installed"  # written by scripts/colab_install.py once an install has succeeded
+
+
 def setup_source(name: str, repo: str | None = None) -> str:
-    """The setup cell: on Colab get the code and install requirements; then the run context."""
+    """The setup cell: on Colab get the code and install the requirements until an install has
+    succeeded (a marker file), stopping with a clear message otherwise; then the run context."""
     repo = repo or repository_url()
     folder = repo.rsplit("/", 1)[-1]
-    return f'''# On Colab: get the code and install the requirements (once per runtime). Elsewhere: nothing to do.
+    return f'''# On Colab: get the code, install the requirements (until an install has succeeded). Elsewhere: nothing to do.
 import sys
 if "google.colab" in sys.modules:
-    import os, subprocess
-    REPO_DIR = "/content/{folder}"
-    if not os.path.isdir(REPO_DIR):
-        subprocess.run(["git", "clone", "--depth=1", "{repo}", REPO_DIR], check=True)
-        subprocess.run([sys.executable, f"{{REPO_DIR}}/scripts/colab_install.py"], check=True)
+    import os, shutil, subprocess
+    REPO_URL = os.environ.get("BOT_REPO_URL", "{repo}")  # a fork? os.environ["BOT_REPO_URL"] = "https://github.com/<you>/{folder}"
+    REPO_DIR = os.environ.get("BOT_REPO_DIR", "/content/{folder}")
+    if not os.path.exists(os.path.join(REPO_DIR, ".git")):
+        shutil.rmtree(REPO_DIR, ignore_errors=True)  # what a failed clone left
+        if subprocess.run(["git", "clone", "--depth=1", REPO_URL, REPO_DIR]).returncode:
+            raise RuntimeError(f"git clone {{REPO_URL}} failed (see above). If the project lives in your fork, set "
+                               "os.environ['BOT_REPO_URL'] to its URL before this cell, or set [project.urls] Repository "
+                               "in pyproject.toml and run `python -m helpers.notebooks --fix`; then run this cell again.")
+    if not os.path.isfile(os.path.join(REPO_DIR, "{INSTALLED_MARKER}")):
+        if subprocess.run([sys.executable, os.path.join(REPO_DIR, "scripts", "colab_install.py")]).returncode:
+            raise RuntimeError("Installing the requirements failed (the reason is above). Run this cell again; "
+                               "if it fails again, Runtime > Disconnect and delete runtime, then start over.")
     sys.path.insert(0, REPO_DIR)
 
 import helpers

@@ -18,6 +18,7 @@ NOTEBOOKS = (
     "05_bert_upvotes",
     "06_generate_candidates",
     "07_score_review_post",
+    "08_feedback",
 )
 YOU = "you"  # files a person puts there by hand
 
@@ -37,17 +38,24 @@ LAYOUT = (
     Entry("gpt2_generate", "prepared/gpt2_generate.csv", "01_pull_data", "unique comments that seed the fake replies"),
     Entry("bert_real", "prepared/bert_real.csv", "01_pull_data", "real (comment, reply) pairs with reply score and rating bin"),
     Entry("bert_fake", "prepared/bert_fake.csv", "03_generate_fakes", "GPT-2 replies to the seed comments, real=0"),
-    Entry("gpt2_base", "models/gpt2_base/{model}/", "02_finetune_gpt2", "GPT-2 base model: OpenAI's release (colab) or the tiny local one"),
     Entry("gpt2_run", "models/gpt2/{run}/", "02_finetune_gpt2", "fine-tuned GPT-2 checkpoints (gpt-2-simple run folder)"),
     Entry("bert_encoder", "models/bert_encoder/{name}/", "04_bert_realism", "locally built BERT encoder SavedModel (tiny profile)"),
     Entry("bert_realism", "models/bert_realism/", "04_bert_realism", "realism classifier SavedModel"),
     Entry("bert_upvotes", "models/bert_upvotes/", "05_bert_upvotes", "upvote classifier SavedModel"),
+    Entry("bert_backup", "models/bert_backup/{model}/", "04_bert_realism", "training backup of 04 (`realism`) and 05 (`upvotes`): one checkpoint, removed when training ends"),
     Entry("candidates", "runs/{date}/candidates.csv", "06_generate_candidates", "candidate replies to fresh comments"),
     Entry("scored", "runs/{date}/scored.csv", "07_score_review_post", "candidates with realism and upvote scores"),
     Entry("review", "runs/{date}/review.csv", "07_score_review_post", "replies proposed for posting; a person sets `approved`"),
-    Entry("ledger", "ledger/posted.jsonl", "07_score_review_post", "append-only posting ledger: posting / posted / failed (and dry_run)"),
+    Entry("ledger", "ledger/posted.jsonl", "07_score_review_post", "append-only posting ledger: posting / posted / failed / gave_up (and dry_run)"),
+    Entry("proposals", "runs/{date}/proposals.csv", "07_score_review_post", "every reply 07 proposed (not for editing): posting refuses rows not in it"),
+    Entry("lease", "ledger/lease.json", "07_score_review_post", "posting lease: which run may post now (owner, heartbeat, expiry)"),
+    Entry("stop", "ledger/STOP", YOU, "create this file (any content) to stop posting before the next post"),
     Entry("summary", "runs/{notebook}/summary.json", "every notebook", "run summary: counts, timings, metrics, settings, versions"),
     Entry("executed", "runs/{notebook}/{notebook}.ipynb", "runner", "executed copy of a notebook from a headless run"),
+    Entry("feedback", "feedback/{source}_fetches.csv", "08_feedback", "the posted replies' state, one row per reply per fetch, appended (`{source}`: reddit or sample)"),
+    Entry("bert_feedback", "prepared/bert_feedback_{source}.csv", "08_feedback", "posted replies with their parent and real score, for notebook 05's ADD_FEEDBACK"),
+    Entry("prepared_manifest", "prepared/manifest.json", "01_pull_data", "which run wrote the prepared set: run id, source, subreddits, months, rows and sha256 of each file"),
+    Entry("arctic_raw", "raw/arctic_shift/", "01_pull_data", "pages fetched from Arctic Shift's API, per subreddit and month (a rerun resumes from them)"),
     Entry("fake_candidates", "prepared/gpt2_fake_candidates.csv", "03_generate_fakes", "GPT-2 candidates per seed comment, appended one comment at a time (resumable)"),
 )
 ENTRIES = {e.key: e for e in LAYOUT}

@@ -1,28 +1,74 @@
-"""From scored candidates to posts: selection, the review file a person approves, the posting
-ledger, and the posting loop (dry run by default; never posts a reply twice, even after a crash).
+"""From scored candidates to posts: selection, and the posting loop as a state machine (dry run
+by default; one writer per Drive; never posts a reply twice, even after a crash, a lost ledger or
+a second tab). The review file lives in `helpers.review`, the ledger in `helpers.ledger`, the
+lease in `helpers.lease`; their names are re-exported here.
+
+States of one approved reply (its ledger `key` is the parent comment id), all in `TRANSITIONS`:
+
+    (none)/dry_run --checks pass--> posting --Reddit answers with the reply--> posted
+                                    posting --refused for good (403, DELETED_COMMENT...)--> failed (retry false)
+                                    posting --429, 401, RATELIMIT, 5xx, dropped, crash--> failed (retry true)
+    failed (retry true) --next run: our reply found on Reddit--> posted
+    failed (retry true) --next run: checks pass, attempts left--> posting
+    failed (retry true) --MAX_ATTEMPTS posts sent--> gave_up
+    (none) --our reply found on Reddit (another machine, lost ledger)--> posted
+
+Checks that refuse a row before anything is sent (`Poster.OFFLINE`: not proposed, guards,
+thread answered, budgets; `Poster.LIVE`, after the pause: STOP, lease, banned, our comments,
+parent gone, ours or locked) are reported per run (`OUTCOMES`), not written to the ledger: a
+person may fix the row and the next run checks it again.
 """
 from __future__ import annotations
 
 import contextlib
-import html
-import json
-import os
 import random
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
 
-from . import exchange
-from .paths import Paths
+from . import guards
+from .lease import Lease, LeaseBusy
+from .ledger import REPLIED, Ledger, parse_time
+from .review import (PREDICTION_COLUMNS, REVIEW_COLUMNS, YES, ReviewFileError, approved, blank, is_yes,  # noqa: F401
+                     model_ids, proposals, read_proposals, read_review, review_widget, write_review)
 
 DEFAULT_FOOTER = "\n\n---\n^(I am a bot: GPT-2 wrote this reply and a person read it before it was posted.)"
-REVIEW_COLUMNS = ["subreddit", "submission_id", "title", "comment_id", "comment", "reply", "prob_real",
-                  "expected_upvotes", "approved"]
-YES = {"yes", "y", "true", "1", "x", "approved", "ok"}
+
+# ----- the state machine, in one place -----
+STATES = {
+    "dry_run": "a dry run showed this reply; nothing was sent",
+    "posting": "about to send the reply (written before the POST; unresolved if the run dies here)",
+    "posted": "Reddit has our reply (reply_id)",
+    "failed": "not posted: refused for good (retry false) or for now (retry true, a later run tries again)",
+    "gave_up": "transient failures on MAX_ATTEMPTS posts: shown, never retried",
+}
+TRANSITIONS = {  # ledger state -> the states it may move to
+    None: ("dry_run", "posting", "posted"),
+    "dry_run": ("dry_run", "posting", "posted"),
+    "posting": ("posted", "failed"),
+    "failed": ("posting", "posted", "gave_up", "failed", "dry_run"),
+    "posted": (),
+    "gave_up": (),
+}
+# Outcomes of one approved row in one run (PostRun.counts), beyond the states above.
+OUTCOMES = ("posted", "dry run", "already posted", "failed", "retry later", "gave up", "failed before",
+            "invalid row", "not proposed", "refused by guards", "parent gone", "parent is ours",
+            "thread locked", "thread already replied", "banned", "over budget", "queued", "unresolved")
+
+
+class StopPosting(Exception):
+    """A person asked to stop (the STOP file or parameter)."""
+
+
+def move(ledger: Ledger, key: str, to: str, current: str | None, **fields) -> dict:
+    """Record the transition of `key` from `current` to `to` (refused if TRANSITIONS has no such arrow)."""
+    if to not in TRANSITIONS.get(current, ()):
+        raise RuntimeError(f"posting state machine: no transition {current} -> {to} for {key}")
+    return ledger.append(to, key, **fields)
 
 
 # ----- selection -----
@@ -35,125 +81,7 @@ def select_replies(scored: pd.DataFrame, *, min_prob_real: float = 0.9, max_char
     return best.reset_index(drop=True)
 
 
-# ----- review file -----
-def is_yes(value) -> bool:
-    return str(value).strip().lower() in YES
-
-
-def proposals(selected: pd.DataFrame, reply_col: str = "candidate") -> pd.DataFrame:
-    """The review table for `selected`: every row starts not approved ("no")."""
-    out = selected.rename(columns={reply_col: "reply"}).assign(approved="no")
-    return out[REVIEW_COLUMNS].reset_index(drop=True)
-
-
-def write_review(paths: Paths, date: str, new: pd.DataFrame) -> pd.DataFrame:
-    """Write runs/<date>/review.csv. Rows already there stay exactly as the person left them
-    (approval and any edit of the reply); proposals for posts not in the file yet are added below."""
-    path = paths.file("review", date=date)
-    if path.is_file():
-        old = exchange.read_table(paths, "review", allow_empty=True, date=date)
-        new = pd.concat([old, new[~new["submission_id"].isin(old["submission_id"])]], ignore_index=True)
-    exchange.write_table(new, paths, "review", date=date)
-    return exchange.read_table(paths, "review", allow_empty=True, date=date)
-
-
-def read_review(paths: Paths, date: str) -> pd.DataFrame:
-    return exchange.read_table(paths, "review", allow_empty=True, date=date)
-
-
-def approved(review: pd.DataFrame) -> pd.DataFrame:
-    """The rows a person approved (`approved` set to yes/true/1/x)."""
-    return review[review["approved"].map(is_yes)].reset_index(drop=True)
-
-
-def review_widget(paths: Paths, date: str):
-    """An ipywidgets form (for Colab): each proposed reply with its scores, an editable text and
-    an "approve" box; "Save" writes the same review.csv a person could edit by hand."""
-    import ipywidgets as w
-
-    review = read_review(paths, date)
-    boxes, texts, rows = [], [], []
-    for row in review.itertuples():
-        head = w.HTML(
-            f"<b>r/{html.escape(row.subreddit)}</b>: {html.escape(row.title)}<br>"
-            f"<i>comment:</i> {html.escape(row.comment)}<br>"
-            f"realism {row.prob_real:.2f} · expected upvotes {row.expected_upvotes:.2f}"
-        )
-        text = w.Textarea(value=row.reply, layout=w.Layout(width="100%"))
-        box = w.Checkbox(value=is_yes(row.approved), description="approve")
-        boxes.append(box)
-        texts.append(text)
-        rows.append(w.VBox([head, text, box]))
-    status = w.HTML()
-    save = w.Button(description="Save review.csv", button_style="primary")
-
-    def on_save(_=None):
-        current = read_review(paths, date)
-        current["approved"] = ["yes" if b.value else "no" for b in boxes]
-        current["reply"] = [t.value for t in texts]
-        exchange.write_table(current, paths, "review", date=date)
-        status.value = f"saved: {sum(b.value for b in boxes)} of {len(boxes)} approved"
-
-    save.on_click(on_save)
-    form = w.VBox(rows + [w.HBox([save, status])])
-    form.checkboxes, form.texts, form.save_button, form.status = boxes, texts, save, status
-    return form
-
-
-# ----- ledger -----
-class Ledger:
-    """Append-only JSONL: one line per event ("posting", "posted", "failed", "dry_run"), each
-    flushed to disk before the next step. A torn last line (a crash mid-write) is ignored."""
-
-    def __init__(self, path: Path | str):
-        self.path = Path(path)
-
-    def entries(self) -> list[dict]:
-        if not self.path.is_file():
-            return []
-        out = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-        return out
-
-    def append(self, state: str, key: str, **fields) -> dict:
-        entry = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "state": state, "key": key, **fields}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(entry, ensure_ascii=False) + "\n"
-        with open(self.path, "ab+") as f:
-            if f.tell() and (f.seek(-1, os.SEEK_END), f.read(1))[1] != b"\n":
-                line = "\n" + line  # close a line torn by a crash, so this entry stands alone
-            f.write(line.encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
-        return entry
-
-    def last(self) -> dict[str, dict]:
-        """The latest entry of each key (the comment answered), ignoring dry runs."""
-        latest = {}
-        for e in self.entries():
-            if e["state"] != "dry_run":
-                latest[e["key"]] = e
-        return latest
-
-    def replied_threads(self) -> set[str]:
-        """Submission ids we posted in, or may have (an unresolved "posting")."""
-        return {e["submission_id"] for e in self.last().values() if e["state"] in ("posted", "posting")}
-
-    def unresolved(self) -> list[dict]:
-        """Entries whose post may or may not have reached Reddit: a "posting" never closed
-        (a crash), or a failure that may hide a success (a 5xx)."""
-        return [e for e in self.last().values()
-                if e["state"] == "posting" or (e["state"] == "failed" and e.get("uncertain"))]
-
-    def table(self) -> pd.DataFrame:
-        return pd.DataFrame(self.entries())
-
-
-# ----- posting loop -----
+# ----- Reddit side -----
 @contextlib.contextmanager
 def sent_once(reddit):
     """prawcore retries a request after a 5xx or a dropped connection, POSTs included: when Reddit
@@ -185,6 +113,46 @@ def ratelimit_seconds(message: str) -> float | None:
     return n * 60.0 if m.group(2).startswith("minute") else n / 1000 if m.group(2).startswith("milli") else float(n)
 
 
+def classify(error) -> tuple[str, bool, bool]:
+    """An exception from the POST -> (reason, retry, uncertain). `retry`: a later run may try again;
+    `uncertain`: Reddit may have made the comment anyway (check before retrying)."""
+    import praw
+    import prawcore
+
+    if isinstance(error, praw.exceptions.RedditAPIException):
+        limit = any(it.error_type == "RATELIMIT" for it in error.items)
+        return "; ".join(f"{it.error_type}: {it.message}" for it in error.items), limit, False
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if isinstance(error, prawcore.exceptions.TooManyRequests) or status == 429:
+        return "429 too many requests", True, False
+    if status == 401 or isinstance(error, prawcore.exceptions.InvalidToken):
+        return "401 unauthorized (the token expired; praw logs in again on the next request)", True, False
+    if isinstance(error, prawcore.exceptions.Forbidden):
+        return f"403 forbidden (thread locked, banned or private): {error}", False, False
+    if isinstance(error, (prawcore.exceptions.ServerError, prawcore.exceptions.RequestException)):
+        return f"server or connection error: {error}", True, True
+    return f"refused: {error}", False, False
+
+
+def live_check(reddit, key: str, thread: str, me: str) -> tuple[str | None, str, str]:
+    """Reddit's view just before a post: (outcome refusing it or None, detail, parent body)."""
+    from .prepare import DELETED
+
+    things = {t.fullname: t for t in reddit.info(fullnames=[f"t1_{key}", f"t3_{thread}"])}
+    parent, post = things.get(f"t1_{key}"), things.get(f"t3_{thread}")
+    if parent is None or parent.author is None or (parent.body or "").strip() in DELETED \
+            or getattr(parent, "removed_by_category", None):
+        return "parent gone", f"comment {key} is deleted, removed or unknown", ""
+    if parent.link_id != f"t3_{thread}" or post is None:
+        return "invalid row", f"comment {key} is not in thread {thread} (row edited?)", parent.body
+    if parent.author.name.lower() == me.lower():
+        return "parent is ours", f"comment {key} is ours: the bot does not answer itself", parent.body
+    if post.locked or post.archived or getattr(parent, "locked", False):
+        return "thread locked", f"thread {thread} or comment {key} is locked or archived", parent.body
+    return None, "", parent.body
+
+
+# ----- a run -----
 @dataclass
 class PostRun:
     """What a posting run did: counts, one outcome per approved row, and why it stopped early."""
@@ -195,134 +163,354 @@ class PostRun:
 
     def add(self, row, outcome: str, detail: str = "") -> None:
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
-        self.outcomes.append({"submission_id": row["submission_id"], "comment_id": row["comment_id"],
-                              "outcome": outcome, "detail": detail})
+        self.outcomes.append({"subreddit": row.get("subreddit", ""), "submission_id": row.get("submission_id", ""),
+                              "comment_id": row.get("comment_id", ""), "outcome": outcome, "detail": detail})
 
     def table(self) -> pd.DataFrame:
-        return pd.DataFrame(self.outcomes, columns=["submission_id", "comment_id", "outcome", "detail"])
+        return pd.DataFrame(self.outcomes, columns=["subreddit", "submission_id", "comment_id", "outcome", "detail"])
 
 
-def recover(reddit, ledger: Ledger, me: str, log=print) -> int:
+def recover(reddit, ledger: Ledger, me: str, mine: dict[str, str] | None = None, log=print) -> int:
     """Settle unresolved ledger entries against Reddit before anything is retried: if our reply
-    is under the parent, record "posted"; otherwise record a retryable "failed". Returns how
-    many were found posted."""
-    from .reddit import find_reply
+    is under the parent (in our recent comments `mine`, or under the parent itself), record
+    "posted"; otherwise a retryable "failed". Returns how many were found posted."""
+    from .reddit import answered, find_reply, my_recent_comments
 
+    if mine is None:
+        mine = answered(my_recent_comments(reddit, me))[0]
     found = 0
     for e in ledger.unresolved():
         base = {k: e.get(k) for k in ("submission_id", "subreddit")}
-        reply_id = find_reply(reddit, e["key"], me)
+        reply_id = mine.get(e["key"]) or find_reply(reddit, e["key"], me)
         if reply_id:
-            ledger.append("posted", e["key"], reply_id=reply_id, recovered=True, **base)
+            move(ledger, e["key"], "posted", e["state"], reply_id=reply_id, recovered=True, **base)
             log(f"recovered: the reply to comment {e['key']} was posted before the interruption ({reply_id})")
             found += 1
         else:
-            ledger.append("failed", e["key"], reason="not on Reddit after an interrupted post", retry=True, **base)
+            move(ledger, e["key"], "failed", e["state"], reason="not on Reddit after an interrupted post",
+                 retry=True, uncertain=False, **base)
     return found
 
 
-def post_approved(review: pd.DataFrame, ledger: Ledger, reddit=None, *, dry_run: bool = True,
-                  max_posts: int = 3, pause_minutes: tuple[float, float] = (1.0, 11.0),
-                  footer: str | None = DEFAULT_FOOTER, ratelimit_max_wait: float = 11 * 60,
-                  sleep=time.sleep, rng: random.Random | None = None, log=print) -> PostRun:
-    """Post the approved rows of `review` (see `approved`), at most `max_posts`, one per thread,
-    with a random pause of `pause_minutes` (low, high) between posts.
+def prediction(row: pd.Series, proposed: dict) -> dict:
+    """The prediction made when the reply was proposed (the notebook's record first, then the
+    row): numbers as floats (None when absent), model identifiers as text ("" when unknown)."""
+    out = {}
+    for name in PREDICTION_COLUMNS:
+        value = proposed.get(name, row.get(name, ""))
+        if name.endswith("_model") or name == "gpt2_run":
+            out[name] = "" if value is None else str(value)
+            continue
+        try:
+            out[name] = float(value)
+        except (TypeError, ValueError):
+            out[name] = None
+    return out
 
-    Dry run (the default) posts nothing: it prints each reply and records a "dry_run" entry.
-    Otherwise each post gets a "posting" ledger entry first and "posted"/"failed" after; on
-    start, unresolved entries are checked against Reddit (`recover`). A RATELIMIT up to
-    `ratelimit_max_wait` seconds is waited out, a longer one stops the run (the rest stays
-    queued for the next run); 403, deleted parents and 5xx are recorded and the loop goes on.
+
+@dataclass
+class PostOptions:
+    """The knobs of a posting run (notebook 07's parameters)."""
+
+    dry_run: bool = True
+    max_posts: int = 3  # per run
+    max_posts_per_day: int | None = 10  # any 24 hours, from the ledger
+    max_posts_per_subreddit_per_day: int | None = 3
+    max_attempts: int = 3  # sends of one reply hit by transient errors, then gave_up
+    pause_minutes: tuple[float, float] = (1.0, 11.0)
+    footer: str | None = DEFAULT_FOOTER
+    ratelimit_max_wait: float = 11 * 60  # seconds of RATELIMIT waited out; longer stops the run
+    blocklist: tuple = guards.DEFAULT_BLOCKLIST
+    stop: bool = False  # the STOP parameter
+    stop_file: Path | str | None = None  # default ledger/STOP
+    lease_settle: float = 3.0  # seconds for Drive to show a competing lease write
+
+
+@dataclass
+class Item:
+    """One approved row on its way through the states."""
+
+    row: pd.Series
+    key: str
+    thread: str
+    subreddit: str
+    prior: dict  # its merged ledger record ({} if none)
+    proposed: dict | None = None  # notebook 07's record of it
+    text: str = ""  # the reply as the person left it (no footer)
+    parent_body: str = ""
+
+    @property
+    def state(self) -> str | None:
+        return self.prior.get("state")
+
+    @property
+    def base(self) -> dict:
+        return {"submission_id": self.thread, "subreddit": self.subreddit}
+
+
+def post_approved(review: pd.DataFrame, ledger: Ledger, reddit=None, *, proposals: pd.DataFrame | None = None,
+                  lease: Lease | None = None, sleep=time.sleep, rng: random.Random | None = None, log=print,
+                  **options) -> PostRun:
+    """Post the approved rows of `review`, each checked again right before its post (`Poster`'s
+    CHECKS): it is in `proposals` (what notebook 07 proposed), its text as the person left it
+    passes the guards, the parent exists and is not ours, the thread is not locked and has no
+    reply of ours (our account's recent comments, re-read before each post), we are not banned
+    there, the budgets allow it and no STOP. `options` are PostOptions' fields.
+
+    Dry run (the default) sends nothing and records "dry_run". A real run holds the posting
+    `lease` (default ledger/lease.json) so one run posts per Drive; an overlapping run stops
+    with a message. Transient errors are retried by later runs, at most `max_attempts` sends in
+    all. A RATELIMIT up to `ratelimit_max_wait` seconds is waited out; a longer one, or a 429,
+    stops the run (the rest stays queued).
     """
-    import praw
-    import prawcore
-
-    rng = rng or random.Random()
-    run = PostRun()
-    rows = approved(review)
-    if not dry_run:
+    opts = PostOptions(**options)
+    if not opts.dry_run:
         if reddit is None:
             raise ValueError("DRY_RUN is off but there is no Reddit client: connect with helpers.reddit.connect()")
-        me = reddit.user.me().name
-        run.counts["recovered"] = recover(reddit, ledger, me, log)
-    latest = ledger.last()
-    threads = ledger.replied_threads()
-    made = 0
-    for _, row in rows.iterrows():
-        key, thread = row["comment_id"], row["submission_id"]
-        base = {"submission_id": thread, "subreddit": row["subreddit"]}
-        prior = latest.get(key)
-        if prior and prior["state"] == "posted":
-            run.add(row, "already posted", prior.get("reply_id", ""))
-            continue
-        if prior and prior["state"] == "failed" and not prior.get("retry"):
-            run.add(row, "failed before", prior.get("reason", ""))
-            continue
-        if prior and prior["state"] == "posting":  # only in a dry run: recovery needs Reddit
-            run.add(row, "unresolved", "an earlier post was interrupted; a real run checks Reddit first")
-            continue
-        if thread in threads:
-            run.add(row, "thread already replied")
-            continue
-        if made >= max_posts:
-            run.add(row, "queued", f"cap of {max_posts} posts per run reached")
-            continue
-        if run.stopped:
-            run.add(row, "queued", run.stopped)
-            continue
-        text = row["reply"] + (footer or "")
-        if dry_run:
-            log(f"DRY RUN, would reply to comment {key} in r/{row['subreddit']}:\n{text}\n")
-            ledger.append("dry_run", key, text=text, dry_run=True, **base)
-            run.add(row, "dry run")
-            made += 1
-            threads.add(thread)
-            continue
-        if made:
-            low, high = pause_minutes
-            sleep(rng.uniform(low, high) * 60)
-        ledger.append("posting", key, text=text, **base)
+        if proposals is None:
+            raise ValueError("posting needs the proposals notebook 07 made (helpers.review.read_proposals)")
+    poster = Poster(ledger, reddit, opts, proposals, lease, sleep, rng or random.Random(), log)
+    return poster.run_all(approved(review))
+
+
+class Poster:
+    """One posting run. `run_all` takes the lease, settles the ledger against Reddit, then moves
+    each approved row through CHECKS (offline first, live after the pause) to `send`."""
+
+    OFFLINE = ("check_row", "check_ledger", "check_proposed", "check_on_reddit", "check_guards",
+               "check_thread", "check_caps")
+    LIVE = ("check_stop_and_lease", "check_banned", "check_our_comments", "check_parent")
+
+    def __init__(self, ledger, reddit, opts: PostOptions, proposals, lease, sleep, rng, log):
+        self.ledger, self.reddit, self.opts, self.sleep, self.rng, self.log = ledger, reddit, opts, sleep, rng, log
+        self.offered = None if proposals is None else {  # comment id -> what notebook 07 proposed
+            str(k).strip(): r for k, r in
+            proposals.drop_duplicates("comment_id").set_index("comment_id").to_dict("index").items()}
+        self.stop_path = Path(opts.stop_file) if opts.stop_file else ledger.path.parent / "STOP"
+        self.lease = lease or Lease(ledger.path.parent / "lease.json", settle=opts.lease_settle)
+        self.run = PostRun()
+        self.me = ""
+        self.mine_replies: dict[str, str] = {}  # parent comment id -> our reply id (Reddit's view)
+        self.threads: set[str] = set()  # threads with a reply of ours (or maybe)
+        self.banned: dict[str, bool] = {}
+        self.made = 0
+
+    # ----- the run -----
+    def run_all(self, rows: pd.DataFrame) -> PostRun:
+        if self.opts.dry_run:
+            return self._rows(rows)
+        try:
+            self.lease.acquire()
+        except LeaseBusy as busy:
+            self.stopped(str(busy))
+            for _, row in rows.iterrows():
+                self.run.add(row, "queued", "another run holds the posting lease")
+            return self.run
+        try:
+            self.me = self.reddit.user.me().name
+            self.sync()
+            self.run.counts["recovered"] = recover(self.reddit, self.ledger, self.me, self.mine_replies, self.log)
+            return self._rows(rows)
+        finally:
+            self.lease.release()
+
+    def _rows(self, rows: pd.DataFrame) -> PostRun:
+        latest = self.ledger.merged()
+        self.threads |= self.ledger.replied_threads()
+        for _, row in rows.iterrows():
+            key = "" if blank(row["comment_id"]) else str(row["comment_id"]).strip()
+            item = Item(row, key, str(row["submission_id"]).strip(), str(row["subreddit"]), latest.get(key, {}))
+            self.step(item)
+        return self.run
+
+    def step(self, item: Item) -> None:
+        """One row: the offline checks, then (dry run) record it, or pause, the live checks, send."""
+        if self.refused(item, self.OFFLINE):
+            return
+        text = item.text + (self.opts.footer or "")
+        if self.opts.dry_run:
+            self.log(f"DRY RUN, would reply to comment {item.key} in r/{item.subreddit}:\n{text}\n")
+            move(self.ledger, item.key, "dry_run", item.state, text=text, dry_run=True, **item.base)
+            self.run.add(item.row, "dry run")
+            self.made += 1
+            self.threads.add(item.thread)
+            return
+        if self.refused(item, self.LIVE):
+            return
+        move(self.ledger, item.key, "posting", item.state, text=text, reply=item.text, parent_body=item.parent_body,
+             **prediction(item.row, item.proposed or {}), **item.base)
+        outcome, detail = self.send(item, text)
+        self.run.add(item.row, outcome, detail)
+        if outcome == "posted":
+            self.made += 1
+        if outcome == "posted" or outcome == "retry later" and "uncertain" in detail:
+            self.threads.add(item.thread)  # a 5xx may hide a success: no second reply in this thread this run
+
+    def refused(self, item: Item, checks) -> bool:
+        for name in checks:
+            verdict = getattr(self, name)(item)
+            if verdict:
+                self.run.add(item.row, *verdict)
+                return True
+        return False
+
+    def stopped(self, why: str) -> None:
+        self.run.stopped = why
+        self.log(why)
+
+    def sync(self) -> None:
+        """Reddit's view of our replies: the account's recent comments (as ssi-bot syncs at start)."""
+        from .reddit import answered, my_recent_comments
+
+        self.mine_replies, mine_threads = answered(my_recent_comments(self.reddit, self.me))
+        self.threads |= mine_threads
+
+    # ----- offline checks: each returns (outcome, detail) to refuse the row, or None -----
+    def check_row(self, item: Item):
+        if not item.key or blank(item.thread):
+            return "invalid row", "blank comment_id or submission_id"
+
+    def check_ledger(self, item: Item):
+        prior, state = item.prior, item.state
+        if state == "posted":
+            return "already posted", prior.get("reply_id", "")
+        if state == "gave_up":
+            return "gave up", prior.get("reason", "")
+        if state == "failed" and not prior.get("retry"):
+            return "failed before", prior.get("reason", "")
+        if state == "posting":  # only in a dry run: a real run settled it in `recover`
+            return "unresolved", "an earlier post was interrupted; a real run checks Reddit first"
+        if state == "failed" and not self.opts.dry_run and self.ledger.attempts(item.key) >= self.opts.max_attempts:
+            move(self.ledger, item.key, "gave_up", state, **item.base,
+                 reason=f"{self.opts.max_attempts} sends failed; last: {prior.get('reason', '')}")
+            return "gave up", prior.get("reason", "")
+
+    def check_on_reddit(self, item: Item):
+        if item.key in self.mine_replies:  # another machine, a lost ledger
+            move(self.ledger, item.key, "posted", item.state, reply_id=self.mine_replies[item.key], recovered=True, **item.base)
+            self.threads.add(item.thread)
+            return "already posted", f"already on Reddit: {self.mine_replies[item.key]}"
+
+    def check_proposed(self, item: Item):
+        item.proposed = self.offered.get(item.key) if self.offered is not None else {}
+        if item.proposed is None or str(item.proposed.get("submission_id", item.thread)).strip() != item.thread:
+            return "not proposed", "no notebook proposed this reply (a row added or edited by hand)"
+
+    def check_guards(self, item: Item):
+        item.text = "" if blank(item.row["reply"]) else str(item.row["reply"])
+        parent = str(item.proposed.get("comment", item.row.get("comment", "")))
+        failed = guards.check(item.text, parent, self.opts.blocklist)
+        if failed:
+            return "refused by guards", ";".join(failed)
+
+    def check_thread(self, item: Item):
+        if item.thread in self.threads:
+            return "thread already replied", "a reply of ours is (or may be) in this thread"
+
+    def check_caps(self, item: Item):
+        if self.run.stopped:
+            return "queued", self.run.stopped
+        if self.made >= self.opts.max_posts:
+            return "queued", f"cap of {self.opts.max_posts} posts per run reached"
+        over = over_budget(self.ledger, item.subreddit, self.opts.max_posts_per_day, self.opts.max_posts_per_subreddit_per_day)
+        if over:
+            return "over budget", over
+
+    # ----- live checks, right before the post -----
+    def check_stop_and_lease(self, item: Item):
+        """The pause first; then STOP and the lease (a person may set STOP during the pause)."""
+        wait = pause_before(self.ledger, self.made, self.opts.pause_minutes, self.rng)
+        try:
+            if self.made or wait > 0:
+                self.lease.check(extra_seconds=wait)  # the lease outlives the pause
+                if wait:
+                    self.log(f"pausing {wait / 60:.1f} min before the next post (STOP or interrupt now to end the run)")
+                self.sleep(wait)
+            if self.opts.stop or self.stop_path.exists():
+                where = "STOP parameter" if self.opts.stop else f"{self.stop_path.name} file on Drive"
+                raise StopPosting(f"stopped by the STOP switch ({where}); the rest stays queued")
+            self.lease.check()
+        except (StopPosting, LeaseBusy) as why:
+            self.stopped(str(why))
+            return "queued", str(why)
+        if self.ledger.merged().get(item.key, {}).get("state") in REPLIED:
+            return "already posted", "another run posted it meanwhile"
+
+    def check_banned(self, item: Item):
+        from .reddit import is_banned
+
+        if item.subreddit not in self.banned:
+            self.banned[item.subreddit] = is_banned(self.reddit, item.subreddit)
+        if self.banned[item.subreddit]:
+            return "banned", f"our account is banned from r/{item.subreddit}"
+
+    def check_our_comments(self, item: Item):
+        self.sync()
+        if item.key in self.mine_replies:
+            return self.check_on_reddit(item)
+        if item.thread in self.threads:
+            return "thread already replied", "a reply of ours is already in this thread (live)"
+
+    def check_parent(self, item: Item):
+        refusal, detail, item.parent_body = live_check(self.reddit, item.key, item.thread, self.me)
+        if refusal:
+            return refusal, detail
+
+    # ----- the post: "posting" is written; now "posted" or "failed" -----
+    def send(self, item: Item, text: str) -> tuple[str, str]:
+        """Send one reply (waiting out a short RATELIMIT); record "posted" or "failed"; the row's outcome."""
+        import praw
+        import prawcore
+
         for attempt in range(3):
             try:
-                with sent_once(reddit):
-                    reply = reddit.comment(key).reply(text)
-            except praw.exceptions.RedditAPIException as error:
-                limit = next((it for it in error.items if it.error_type == "RATELIMIT"), None)
-                wait = ratelimit_seconds(limit.message) if limit else None
-                if limit and wait is not None and wait <= ratelimit_max_wait and attempt < 2:
-                    log(f"Reddit asks us to wait {wait:.0f} s; waiting")
-                    sleep(wait)
-                    continue
-                reason = "; ".join(f"{it.error_type}: {it.message}" for it in error.items)
-                ledger.append("failed", key, reason=reason, retry=bool(limit), **base)
-                if limit:
-                    run.stopped = f"stopped on RATELIMIT ({limit.message})"
-                    run.add(row, "queued", run.stopped)
-                    log(run.stopped + "; the rest stays queued for the next run")
-                else:
-                    run.add(row, "failed", reason)
-                break
-            except prawcore.exceptions.Forbidden as error:
-                reason = f"403 forbidden (thread locked, banned or private): {error}"
-                ledger.append("failed", key, reason=reason, retry=False, **base)
-                run.add(row, "failed", reason)
-                break
-            except (prawcore.exceptions.ServerError, prawcore.exceptions.RequestException) as error:
-                reason = f"server or connection error: {error}"
-                ledger.append("failed", key, reason=reason, retry=True, uncertain=True, **base)
-                run.add(row, "failed", reason)
-                break
-            except prawcore.exceptions.ResponseException as error:  # other refusals (404, 400, ...)
-                reason = f"refused: {error}"
-                ledger.append("failed", key, reason=reason, retry=False, **base)
-                run.add(row, "failed", reason)
-                break
-            else:
-                reply_id = reply.id if reply is not None else ""
-                ledger.append("posted", key, reply_id=reply_id, **base)
-                run.add(row, "posted", reply_id)
-                made += 1
-                threads.add(thread)
-                log(f"posted reply {reply_id} to comment {key} in r/{row['subreddit']}")
-                break
-    return run
+                with sent_once(self.reddit):
+                    reply = self.reddit.comment(item.key).reply(text)
+            except (praw.exceptions.RedditAPIException, prawcore.exceptions.PrawcoreException) as error:
+                reason, retry, uncertain = classify(error)
+                wait = ratelimit_seconds(reason) if "RATELIMIT" in reason else None
+                if wait is not None and wait <= self.opts.ratelimit_max_wait and attempt < 2:
+                    self.log(f"Reddit asks us to wait {wait:.0f} s; waiting")
+                    try:
+                        self.lease.check(extra_seconds=wait)  # the lease outlives the wait
+                        self.sleep(wait)
+                        continue
+                    except LeaseBusy as busy:
+                        self.stopped(str(busy))
+                move(self.ledger, item.key, "failed", "posting", reason=reason, retry=retry, uncertain=uncertain, **item.base)
+                if ("RATELIMIT" in reason or reason.startswith("429")) and not self.run.stopped:
+                    self.stopped(f"stopped on {reason}; the rest stays queued for the next run")
+                if retry:
+                    return "retry later", reason + ("; uncertain: checked on Reddit next run" if uncertain else "")
+                return "failed", reason
+            reply_id = reply.id if reply is not None else ""
+            move(self.ledger, item.key, "posted", "posting", reply_id=reply_id, **item.base)
+            self.log(f"posted reply {reply_id} to comment {item.key} in r/{item.subreddit}")
+            return "posted", reply_id
+        raise AssertionError("unreachable")
+
+
+def over_budget(ledger: Ledger, subreddit: str, per_day: int | None, per_sub: int | None) -> str:
+    """Why the budgets spanning runs (last 24 hours, from the ledger) refuse one more post, or ""."""
+    day = ledger.recent_posts(timedelta(days=1))
+    if per_day is not None and len(day) >= per_day:
+        return f"budget of {per_day} posts per day (MAX_POSTS_PER_DAY) used: {len(day)} in the last 24 hours"
+    in_sub = sum(1 for e in day if e.get("subreddit") == subreddit)
+    if per_sub is not None and in_sub >= per_sub:
+        return (f"budget of {per_sub} posts per day in r/{subreddit} (MAX_POSTS_PER_SUBREDDIT_PER_DAY) used: "
+                f"{in_sub} in the last 24 hours")
+    return ""
+
+
+def pause_before(ledger: Ledger, made: int, pause_minutes: tuple[float, float], rng: random.Random) -> float:
+    """Seconds to wait before the next post: a random pause after a post of this run; before the
+    first post of a run, what is left of that pause since the ledger's last post."""
+    low, high = pause_minutes
+    pause = rng.uniform(low, high) * 60
+    if made:
+        return pause
+    times = [parse_time(e.get("at")) for e in ledger.recent_posts(timedelta(seconds=pause + 1))]
+    times = [t for t in times if t]
+    if not times:
+        return 0.0
+    return max(0.0, pause - (ledger.clock() - max(times)).total_seconds())

@@ -9,11 +9,10 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from .exchange import write_table
+from .pairs import DELETED, NoPairsError  # noqa: F401 (re-exported)
 from .paths import Paths
 
 SEP = "[SEP]"
-DELETED = frozenset({"[deleted]", "[removed]"})  # bodies of deleted or removed comments
 # Accounts that are bots (lower case): not learned from (01), not answered (06). Extend as needed.
 BOTS = frozenset({
     "automoderator", "remindmebot", "wikitextbot", "totesmessenger", "sneakpeekbot", "converter-bot",
@@ -84,10 +83,18 @@ def prepared_tables(pairs: pd.DataFrame, rating_edges=DEFAULT_RATING_EDGES) -> d
     return {"gpt2_finetune": finetune, "gpt2_generate": generate.reset_index(drop=True), "bert_real": real}
 
 
-def write_prepared(tables: dict[str, pd.DataFrame], paths: Paths) -> dict[str, int]:
-    """Write the prepared tables atomically; returns rows per file."""
-    for key, table in tables.items():
-        write_table(table, paths, key)
+def write_prepared(tables: dict[str, pd.DataFrame], paths: Paths, about: dict | None = None) -> dict[str, int]:
+    """Write the prepared tables as one set (all or none, see helpers.manifest) with a manifest that
+    records `about` (source, subreddits, months, ...); returns rows per file. Empty tables are a
+    NoPairsError and leave the files already there untouched."""
+    from .manifest import write_set
+
+    empty = [key for key, table in tables.items() if table.empty]
+    if empty:
+        raise NoPairsError(
+            f"no pairs left after cleaning ({', '.join(empty)} would be empty): nothing was written, the prepared files "
+            f"already on Drive were kept. Pull more data (more MONTHS or SUBREDDITS) or loosen the cleaning (MAX_CHARS).")
+    write_set(tables, paths, about)
     return {key: len(table) for key, table in tables.items()}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import platform as _platform
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 
 from . import credentials, runtime
@@ -87,6 +87,9 @@ class Threads:
     posts: list[dict]
     comments: list[dict]
     me: str  # our account name, so our own comments and threads can be skipped
+    # our account's recent comments (comment_id, submission_id, parent_id): they show threads we
+    # answered even when Reddit folds our reply under "load more comments", or the ledger is elsewhere
+    my_comments: list[dict] = field(default_factory=list)
 
 
 def post_record(submission) -> dict:
@@ -123,7 +126,32 @@ def fetch_threads(reddit, subreddits, *, posts_per_subreddit: int = 5, more_limi
             continue
         submission.comments.replace_more(limit=more_limit)
         comments.extend(comment_record(c, submission.id) for c in submission.comments.list())
-    return Threads(posts, comments, my_name(reddit))
+    me = my_name(reddit)
+    return Threads(posts, comments, me, my_recent_comments(reddit, me))
+
+
+RECENT_LIMIT = 100  # our newest comments read to find threads we answered (Reddit lists up to 1000)
+
+
+def my_recent_comments(reddit, me: str | None = None, limit: int = RECENT_LIMIT) -> list[dict]:
+    """Our account's newest comments, as {comment_id, submission_id, parent_id} (one request per
+    100). As ssi-bot syncs its account at start: this sees replies the ledger does not know
+    (a lost ledger, another machine) and replies folded away in a big thread."""
+    me = me or my_name(reddit)
+    return [{"comment_id": c.id, "submission_id": c.link_id.removeprefix("t3_"), "parent_id": c.parent_id}
+            for c in reddit.redditor(me).comments.new(limit=limit)]
+
+
+def answered(my_comments: list[dict]) -> tuple[dict[str, str], set[str]]:
+    """From our comments: {parent comment id: our reply id} and the threads where we answered a comment."""
+    replies = {c["parent_id"].removeprefix("t1_"): c["comment_id"] for c in my_comments if str(c["parent_id"]).startswith("t1_")}
+    threads = {c["submission_id"] for c in my_comments if str(c["parent_id"]).startswith("t1_")}
+    return replies, threads
+
+
+def is_banned(reddit, subreddit: str) -> bool:
+    """Whether our account is banned from `subreddit` (r/<sub>/about's user_is_banned)."""
+    return bool(getattr(reddit.subreddit(subreddit), "user_is_banned", False))
 
 
 def find_reply(reddit, parent_comment_id: str, author: str) -> str | None:

@@ -14,7 +14,7 @@ class Settings:
     profile: str
     seed: int  # one seed for sampling, splits and initialisation
     expects_gpu: bool  # warn when the runtime has no GPU
-    data_source: str  # 01: "sample", "bigquery" or "dumps"
+    data_source: str  # 01: "sample", "arctic_shift", "bigquery" or "dumps"
     gpt2_model: str  # base model: "124M"/"355M" (downloaded) or "tiny" (built locally)
     gpt2_steps: int  # fine-tuning steps
     gpt2_batch_size: int
@@ -26,20 +26,25 @@ class Settings:
     bert_learning_rate: float
     fake_comments: int  # 03: seed comments to write fakes for (0 = all)
     candidates_per_comment: int  # 03 and 06
-    gpt2_accumulate_gradients: int  # 02: gpt-2-simple's gradient accumulation (its default is 5)
-    gpt2_save_every: int  # 02: checkpoint every N steps (what a disconnect can cost)
+    gpt2_accumulate_gradients: int  # 02: gpt-2-simple's gradient accumulation (its default is 5; 1 needs less memory)
+    gpt2_save_every: int  # 02: checkpoint to Drive every N steps (what a disconnect can cost)
     gpt2_sample_every: int  # 02: print a sample every N steps (0 = never)
     gpt2_max_reply_tokens: int  # 03 and 06: longest reply the engine writes, in tokens
+    subreddits: str  # 01 and 06: comma-separated subreddits the models learn from and answer in
+    top_level_only: bool  # 01 and 06: the comment of a pair answers the post itself (the original's rule)
+    arctic_max_items: int  # 01, arctic_shift: posts and comments fetched per subreddit and month at most (0 = all)
+    gpt2_only_transformer_layers: bool  # 02: train only the transformer blocks (not the embeddings)
 
 
+SUBREDDITS = "cooking, buildapc, CasualConversation, personalfinance"  # 01 learns from them, 06 answers in them
 BERT_BASE = "https://tfhub.dev/tensorflow/bert_en_uncased_L-12_H-768_A-12/4"
 
 PROFILES: dict[str, dict] = {
     "colab": dict(
         seed=0,
         expects_gpu=True,
-        data_source="bigquery",
-        gpt2_model="355M",
+        data_source="arctic_shift",
+        gpt2_model="124M",  # 355M needs about 13-16 GiB: more than TensorFlow gets of a T4 (see 02)
         gpt2_steps=1000,
         gpt2_batch_size=1,
         gpt2_learning_rate=1e-4,
@@ -48,12 +53,19 @@ PROFILES: dict[str, dict] = {
         bert_batch_size=32,
         bert_epochs=3,
         bert_learning_rate=2e-5,
-        fake_comments=0,
+        # The original wrote fakes for about 1,000-1,200 comments; 10 candidates of up to 200
+        # tokens each take seconds per comment on a T4 (03 shows an ETA).
+        fake_comments=1000,
         candidates_per_comment=10,
-        gpt2_accumulate_gradients=5,
-        gpt2_save_every=100,
+        # Fits a free T4 with margin (benchmarks/bench_finetune_memory.py; README "Memory").
+        gpt2_accumulate_gradients=1,
+        gpt2_save_every=500,
         gpt2_sample_every=200,
         gpt2_max_reply_tokens=200,
+        subreddits=SUBREDDITS,
+        top_level_only=True,
+        arctic_max_items=10_000,
+        gpt2_only_transformer_layers=False,
     ),
     "tiny": dict(
         seed=0,
@@ -74,6 +86,10 @@ PROFILES: dict[str, dict] = {
         gpt2_save_every=40,
         gpt2_sample_every=0,
         gpt2_max_reply_tokens=64,
+        subreddits=SUBREDDITS,
+        top_level_only=True,
+        arctic_max_items=2_000,
+        gpt2_only_transformer_layers=False,
     ),
 }
 

@@ -21,6 +21,7 @@ MARK = "CHILD-RESULT:"
 def child_env() -> dict:
     env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0")
     env.pop("BOT_DRIVE_ROOT", None)
+    env.setdefault("BOT_LOCAL_ROOT", tempfile.mkdtemp(prefix="bot-local-"))  # the runtime disk, never the checkout
     return env
 
 

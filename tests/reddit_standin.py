@@ -1,7 +1,8 @@
 """A stand-in for the parts of Reddit's OAuth API that praw uses, on 127.0.0.1.
 
 Real praw talks to it through a praw.ini in $XDG_CONFIG_HOME (see `write_praw_ini`). State is
-scriptable: posts, comments, flags (locked, archived, deleted, removed), our account, and
+scriptable: posts, comments, flags (locked, archived, deleted, removed), our account (its recent
+comments at /user/<name>/comments, bans at /r/<sub>/about), and
 failures injected per endpoint (RATELIMIT as HTTP 200 with json.errors, 403, 5xx, and "hang"
 crash points that block a request until the test kills the client). Posted comments are
 recorded in `state.posted`. No x-ratelimit-* headers are sent (prawcore would then sleep).
@@ -26,7 +27,8 @@ class Failure:
 
     path: str
     kind: str  # "ratelimit", an HTTP status ("403", "500"...), "hang_before" (before the post is made), "hang_after" (after),
-    #            "500_after" (the comment is made, then the answer is a 500: a failure that hides a success)
+    #            "500_after" (the comment is made, then the answer is a 500: a failure that hides a success),
+    #            "drop" (the connection is closed before any answer; nothing is made)
     times: int = 1
     message: str = ""
 
@@ -51,6 +53,12 @@ class State:
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     tokens: set = field(default_factory=set)
+    # notebook 08 (feedback): who holds each token ("" = logged out, app-only), suspended accounts, and
+    # Reddit's habit of showing a removed comment normally to its own author (off unless a test turns it on)
+    token_users: dict = field(default_factory=dict)
+    suspended: set = field(default_factory=set)
+    author_sees_removed: bool = False
+    banned: set = field(default_factory=set)  # subreddits where our account is banned (r/<sub>/about)
 
     # ----- scripting -----
     def add_post(self, subreddit: str, post_id: str, title: str = "a post", score: int = 10, *,
@@ -94,34 +102,36 @@ class State:
             "archived": post["archived"], "num_comments": count, "selftext": "", "over_18": False,
             "stickied": False, "created_utc": 1_700_000_000.0, "url": f"/r/{post['subreddit']}/comments/{post['id']}/",
             "permalink": f"/r/{post['subreddit']}/comments/{post['id']}/x/",
+            "removed_by_category": "moderator" if post.get("removed") else None,
         }}
 
-    def comment_json(self, c: dict, *, nested: bool) -> dict:
+    def comment_json(self, c: dict, *, nested: bool, viewer: str = "") -> dict:
         post = self.posts[c["link_id"]]
         children = [k for k in self.comments.values() if k["parent_id"] == f"t1_{c['id']}"]
-        gone = c["deleted"] or c["removed"]
+        removed = c["removed"] and not (self.author_sees_removed and viewer and viewer == c["author"])
+        gone = c["deleted"] or removed
         data = {
-            "id": c["id"], "name": f"t1_{c['id']}", "body": "[removed]" if c["removed"] else "[deleted]" if c["deleted"] else c["body"],
+            "id": c["id"], "name": f"t1_{c['id']}", "body": "[removed]" if removed else "[deleted]" if c["deleted"] else c["body"],
             "author": "[deleted]" if gone else c["author"], "score": c["score"], "parent_id": c["parent_id"],
             "link_id": f"t3_{c['link_id']}", "subreddit": post["subreddit"], "locked": c["locked"],
             "archived": post["archived"], "distinguished": c["distinguished"], "stickied": False,
             "created_utc": c["created_utc"], "depth": 0, "collapsed": False,
-            "removed_by_category": "moderator" if c["removed"] else None,
+            "removed_by_category": "moderator" if removed else None,
             "permalink": f"/r/{post['subreddit']}/comments/{c['link_id']}/x/{c['id']}/",
             "replies": "",
         }
         if nested and children:
-            data["replies"] = listing([self.comment_json(k, nested=True) for k in children])
+            data["replies"] = listing([self.comment_json(k, nested=True, viewer=viewer) for k in children])
         return {"kind": "t1", "data": data}
 
-    def thread_json(self, post_id: str, focus: str | None = None) -> list:
+    def thread_json(self, post_id: str, focus: str | None = None, viewer: str = "") -> list:
         post = self.posts[post_id]
         if focus:  # /comments/<post>/_/<comment>: that comment and its replies
             top = [self.comments[focus]] if focus in self.comments else []
         else:
             top = [c for c in self.comments.values() if c["link_id"] == post_id and c["parent_id"] == f"t3_{post_id}"]
         shown, rest = top[: self.page_size], top[self.page_size:]
-        children = [self.comment_json(c, nested=True) for c in shown]
+        children = [self.comment_json(c, nested=True, viewer=viewer) for c in shown]
         if rest:
             children.append({"kind": "more", "data": {
                 "count": len(rest), "name": f"t1_{rest[0]['id']}", "id": rest[0]["id"],
@@ -152,6 +162,8 @@ class Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, payload) -> None:
         body = json.dumps(payload).encode()
         self.send_response(status)
+        if status == 401 and self.headers.get("Authorization", "").startswith("bearer "):
+            self.send_header("www-authenticate", 'Bearer realm="reddit", error="invalid_token"')  # as Reddit does
         self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -190,8 +202,10 @@ class Handler(BaseHTTPRequestHandler):
             st.requests.append((method, path))
         if path == "/api/v1/access_token":
             return self._token(form)
-        if self.headers.get("Authorization", "").removeprefix("bearer ") not in st.tokens:
+        token = self.headers.get("Authorization", "").removeprefix("bearer ")
+        if token not in st.tokens:
             return self._send(401, {"message": "Unauthorized", "error": 401})
+        viewer = st.token_users.get(token, "")
         failure = self._failure(path)
         if failure and failure.kind == "ratelimit":
             return self._send(200, api_errors(("RATELIMIT", failure.message or ratelimit_message(9 * 60), "ratelimit")))
@@ -199,6 +213,10 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(int(failure.kind), {"message": failure.message or "error", "error": int(failure.kind)})
         if failure and failure.kind == "hang_before":
             return self._hang()
+        if failure and failure.kind == "drop":  # connection closed before any answer
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return None
         with st.lock:
             if path == "/api/v1/me":
                 return self._send(200, {"name": st.username, "id": "me1", "created_utc": 1.0, "comment_karma": 1, "link_karma": 1})
@@ -211,16 +229,35 @@ class Handler(BaseHTTPRequestHandler):
             if m := re.fullmatch(r"/comments/([^/]+)(?:/[^/]+/([^/]+))?", path):
                 if m.group(1) not in st.posts:
                     return self._send(404, {"message": "Not Found", "error": 404})
-                return self._send(200, st.thread_json(m.group(1), m.group(2)))
+                return self._send(200, st.thread_json(m.group(1), m.group(2), viewer=viewer))
+            if m := re.fullmatch(r"/r/([^/]+)/about", path):
+                if m.group(1) not in st.subreddits:
+                    return self._send(404, {"message": "Not Found", "error": 404})
+                return self._send(200, {"kind": "t5", "data": {
+                    "display_name": m.group(1), "name": f"t5_{m.group(1)}", "id": m.group(1),
+                    "user_is_banned": m.group(1) in st.banned, "subreddit_type": "public", "over18": False}})
+            if m := re.fullmatch(r"/user/([^/]+)/comments", path):  # newest first, as sort=new
+                mine = [c for c in st.comments.values() if c["author"].lower() == m.group(1).lower()]
+                mine = mine[::-1][: int(query.get("limit", 25))]
+                return self._send(200, listing([st.comment_json(c, nested=False) for c in mine]))
             if path == "/api/info":
                 things = []
                 for name in query.get("id", "").split(","):
                     kind, _, thing = name.partition("_")
                     if kind == "t1" and thing in st.comments:
-                        things.append(st.comment_json(st.comments[thing], nested=False))
+                        things.append(st.comment_json(st.comments[thing], nested=False, viewer=viewer))
                     elif kind == "t3" and thing in st.posts:
                         things.append(st.post_json(st.posts[thing]))
                 return self._send(200, listing(things))
+            if m := re.fullmatch(r"/user/([^/]+)/about", path):
+                name = m.group(1)
+                if name in st.suspended:
+                    return self._send(200, {"kind": "t2", "data": {"name": name, "is_suspended": True}})
+                known = {c["author"] for c in st.comments.values()} | {st.username}
+                if name not in known:
+                    return self._send(404, {"message": "Not Found", "error": 404})
+                return self._send(200, {"kind": "t2", "data": {"name": name, "id": f"u_{name}", "created_utc": 1.0,
+                                                               "comment_karma": 1, "link_karma": 1}})
             if path == "/api/morechildren":
                 wanted = form.get("children", "").split(",")
                 things, queue = [], [st.comments[i] for i in wanted if i in st.comments]
@@ -239,11 +276,18 @@ class Handler(BaseHTTPRequestHandler):
         basic = base64.b64decode(auth.removeprefix("Basic ")).decode() if auth.startswith("Basic ") else ""
         if basic != f"{st.client_id}:{st.client_secret}":
             return self._send(401, {"message": "Unauthorized", "error": 401})
+        if form.get("grant_type") == "client_credentials":  # app-only: a logged-out view
+            token = f"token{len(st.tokens) + 1}"
+            with st.lock:
+                st.tokens.add(token)
+                st.token_users[token] = ""
+            return self._send(200, {"access_token": token, "token_type": "bearer", "expires_in": 3600, "scope": "*"})
         if form.get("grant_type") != "password" or (form.get("username"), form.get("password")) != (st.username, st.password):
             return self._send(200, {"error": "invalid_grant"})
         token = f"token{len(st.tokens) + 1}"
         with st.lock:
             st.tokens.add(token)
+            st.token_users[token] = st.username
         return self._send(200, {"access_token": token, "token_type": "bearer", "expires_in": 3600, "scope": "*"})
 
     def _comment(self, form: dict, failure: Failure | None) -> None:

@@ -218,3 +218,35 @@ def test_thread_split_gives_a_rare_class_its_share_of_test_rows():
         share = test.groupby("label").size() / df.groupby("label").size()
         assert share.between(0.1, 0.4).all(), (seed, share.to_dict())
         assert not set(train.submission_id) & set(test.submission_id)
+
+
+def test_training_resumes_after_a_crash_from_one_backup_on_drive(tmp_path):
+    """A disconnect in epoch 3 of 4: the rerun restores the backup (weights, optimizer, epoch) and
+    trains only the epochs still missing; the backup folder holds one checkpoint and is removed at the end."""
+    import tensorflow as tf
+
+    df = synthetic_pairs(240)
+    enc = tiny_bert.build(tmp_path / "encoder", pd.concat([df.comment, df.reply]), seed=0)
+    encoder, vocab, lower = bc.load_encoder(str(enc))
+    tokenizer = bc.PairTokenizer(vocab, lower, max_seq_length=24)
+    x, y = tokenizer.encode(df.comment, df.reply), df.label
+    backup = tmp_path / "drive" / "models" / "bert_realism.backup"
+    seen = []
+
+    class Disconnect(tf.keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            seen.append(sorted(p.name for p in backup.glob("**/*") if p.is_file()))
+            if epoch == 2:
+                raise KeyboardInterrupt("runtime disconnected")
+
+    model = bc.build_classifier(encoder, 2, dropout=0.0)
+    with pytest.raises(KeyboardInterrupt):
+        bc.train(model, x, y, epochs=4, batch_size=32, learning_rate=3e-3, verbose=0, backup_dir=backup,
+                 extra_callbacks=[Disconnect()])
+    assert backup.is_dir() and len([p for p in backup.rglob("*.index")]) == 1  # one checkpoint kept
+    encoder, _, _ = bc.load_encoder(str(enc))
+    again = bc.build_classifier(encoder, 2, dropout=0.0)
+    history = bc.train(again, x, y, epochs=4, batch_size=32, learning_rate=3e-3, verbose=0, backup_dir=backup)
+    assert history.epoch == [2, 3]  # only the missing epochs
+    assert int(again.optimizer.iterations.numpy()) == 4 * int(np.ceil(len(y) / 32))  # the schedule carried on
+    assert not backup.exists()  # removed once training finished

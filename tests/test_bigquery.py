@@ -94,17 +94,48 @@ def test_client_from_environment_reaches_the_standin(standin, tmp_path, monkeypa
     monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", standin.url)
     pairs, report = pull.pull("bigquery", Paths(tmp_path), SUBREDDITS, ["2019-03"], comments_table=COMMENTS,
                               posts_table=POSTS, project="my-project", progress=False)
-    assert report["rows_by_month"]["2019-03"] == len(pairs) > 300
+    assert report["rows_by_month"]["2019-03"] - report["duplicate_versions_dropped"] == len(pairs) > 300
 
 
 def test_query_is_the_original_and_names_are_checked():
     sql = bigquery_source.month_query(COMMENTS, POSTS, "2019-01", ["Cooking", "r/buildapc"])
     assert "`my-project.reddit_comments.2019_01` AS a" in sql and "`my-project.reddit_posts.2019_01` AS s" in sql
     assert "LOWER(s.subreddit) IN ('cooking', 'buildapc')" in sql and "s.is_self" in sql
-    assert "b.author != a.author" in sql and "b.author != s.author" in sql and "FORMAT_TIMESTAMP" not in sql
+    assert "b.author != a.author" in sql and "b.author != s.author" in sql and sql.count("= '2019-01'") == 3  # by created_utc, as the dumps
     one = bigquery_source.month_query("p.d.comments", "p.d.posts", "2019-01", ["cooking"])
     assert one.count("= '2019-01'") == 3
     with pytest.raises(ValueError, match="not a subreddit name"):
         bigquery_source.month_query(COMMENTS, POSTS, "2019-01", ["cooking'); DROP TABLE x; --"])
     with pytest.raises(ValueError, match="backtick"):
         bigquery_source.month_query("p.d.c` x", POSTS, "2019-01", ["cooking"])
+
+
+def test_valid_credentials_without_a_project_name_the_project_setting(monkeypatch):
+    """Signed in (credentials found) but BIGQUERY_PROJECT left empty: say so, not 'no credentials'."""
+    import google.auth
+    from google.auth.credentials import AnonymousCredentials
+
+    from helpers import bigquery_source
+
+    monkeypatch.delenv("BIGQUERY_EMULATOR_HOST", raising=False)
+    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
+    monkeypatch.setattr(google.auth, "default", lambda *a, **k: (AnonymousCredentials(), None))
+    for empty in (None, "", "  "):
+        with pytest.raises(RuntimeError) as err:
+            bigquery_source.make_client(empty)
+        assert "BIGQUERY_PROJECT" in str(err.value) and "no Google Cloud credentials" not in str(err.value)
+
+
+def test_missing_credentials_say_how_to_sign_in(monkeypatch):
+    import google.auth
+    import google.auth.exceptions
+
+    from helpers import bigquery_source
+
+    def no_credentials(*a, **k):
+        raise google.auth.exceptions.DefaultCredentialsError("Your default credentials were not found")
+
+    monkeypatch.delenv("BIGQUERY_EMULATOR_HOST", raising=False)
+    monkeypatch.setattr(google.auth, "default", no_credentials)
+    with pytest.raises(RuntimeError, match="no Google Cloud credentials.*gcloud auth application-default login"):
+        bigquery_source.make_client("my-project")

@@ -81,3 +81,40 @@ def test_secret_never_shows_its_value(monkeypatch):
     with pytest.raises(TypeError):
         __import__("pickle").dumps(secret)
     assert isinstance(secret, Secret)
+
+
+def colab_with(monkeypatch, secrets: dict, no_access: set):
+    class SecretNotFoundError(Exception):
+        pass
+
+    class NotebookAccessError(Exception):
+        pass
+
+    def get(name):
+        if name in no_access:
+            raise NotebookAccessError(name)
+        if name in secrets:
+            return secrets[name]
+        raise SecretNotFoundError(name)
+
+    colab = types.ModuleType("google.colab")
+    colab.userdata = types.SimpleNamespace(get=get, SecretNotFoundError=SecretNotFoundError,
+                                           NotebookAccessError=NotebookAccessError)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setattr(credentials.runtime, "drive_root", lambda: credentials.Path("/nonexistent"))
+
+
+def test_a_secret_without_notebook_access_is_not_reported_as_unset(monkeypatch):
+    colab_with(monkeypatch, {}, no_access={"REDDIT_PASSWORD"})
+    with pytest.raises(MissingSecretError) as err:
+        get_secret("REDDIT_PASSWORD")
+    text = str(err.value)
+    assert "is not set" not in text
+    assert "REDDIT_PASSWORD is in Colab Secrets but this notebook has no access" in text
+    assert "Notebook access" in text
+
+
+def test_a_secret_without_notebook_access_falls_back_to_the_environment(monkeypatch):
+    colab_with(monkeypatch, {}, no_access={"REDDIT_PASSWORD"})
+    monkeypatch.setenv("REDDIT_PASSWORD", "from-env")
+    assert get_secret("REDDIT_PASSWORD").reveal() == "from-env"

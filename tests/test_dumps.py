@@ -155,7 +155,7 @@ def test_broken_file_is_an_error_and_leaves_no_output(tmp_path, damage):
         prepared_bytes("dumps", tmp_path / "drive", dumps_folder=raw)
     assert "download it again" in str(error.value)
     prepared = tmp_path / "drive" / "prepared"
-    assert sorted(p.name for p in prepared.iterdir()) == sorted(f"{k}.csv" for k in before)  # no temp files
+    assert sorted(p.name for p in prepared.iterdir()) == sorted([f"{k}.csv" for k in before] + ["manifest.json"])  # no temp files
     assert {k: (prepared / f"{k}.csv").read_bytes() for k in before} == before
 
 

@@ -224,3 +224,26 @@ def test_clean_reply_as_the_original():
 
 def test_gpt2_simple_stays_out_of_the_test_process():
     assert "gpt_2_simple" not in sys.modules  # it would disable eager execution for the BERT tests
+
+
+UNFINISHED = """
+from pathlib import Path
+from helpers import generation, tiny_gpt2
+root = Path(args["root"])
+tiny_gpt2.build(root / "random", tiny_gpt2.toy_texts(200), seed=3)  # random weights: never writes <|endoftext|>
+result = {}
+for keep in (False, True):
+    with generation.ReplyEngine(root, "random", max_reply_tokens=12, seed=0, keep_unfinished=keep) as engine:
+        replies = engine.generate(["Does anyone else love pizza?", "Hot take: bikes are overrated."], n=3)
+        result[str(keep)] = {"counts": [len(r) for r in replies], "tokens": [x.tokens for r in replies for x in r],
+                             "never_ended": engine.stats["never_ended"]}
+"""
+
+
+def test_keep_unfinished_keeps_candidates_that_never_end(tmp_path):
+    """The colab smoke run's random-weight GPT-2 never ends a reply: keep_unfinished keeps them
+    (cut at max_reply_tokens) instead of dropping them; the default still drops them."""
+    got = run(UNFINISHED, root=str(tmp_path))
+    assert got["False"]["counts"] == [0, 0] and got["False"]["never_ended"] == 6
+    assert got["True"]["counts"] == [3, 3] and got["True"]["never_ended"] == 6
+    assert all(0 < t <= 12 for t in got["True"]["tokens"])

@@ -67,19 +67,118 @@ def test_split_keeps_threads_whole():
         ft.split_threads(df, 1.5)
 
 
-def test_memory_check_warns_with_the_smaller_model():
-    big = ft.training_memory_gb(ft.KNOWN_HPARAMS["355M"])
-    small = ft.training_memory_gb(ft.KNOWN_HPARAMS["124M"])
-    assert 4 < small < big < 24
-    table, warning = ft.memory_check("355M", 1, 5, available_gb=small + 1)
-    assert list(table["model"]) == ["355M", "124M"] and list(table["fits"]) == [False, True]
-    assert "355M needs about" in warning and "MODEL_SIZE = '124M'" in warning
-    assert ft.memory_check("355M", 1, 5, available_gb=big + 1)[1] is None
-    assert "No GPU" in ft.memory_check("124M", 1, 5, available_gb=None)[1]
-    assert ft.memory_check("tiny", 1, 1, available_gb=None)[1] is None
+# Peak memory of one fine-tune step above TensorFlow's baseline (GB), measured by
+# benchmarks/bench_finetune_memory.py at real shapes (random weights, CPU); see README "Memory".
+MEASURED_GB = {("124M", 5, False): 7.38, ("124M", 1, False): 5.79, ("124M", 1, True): 5.60,
+               ("355M", 5, False): 17.03, ("355M", 1, False): 14.16, ("355M", 1, True): 14.00}
+T4_GIB = 15360 / 1024  # nvidia-smi's memory.total on a T4, in MiB
+
+
+@pytest.mark.parametrize("setting", sorted(MEASURED_GB))
+def test_memory_estimate_within_15_percent_of_measured(setting):
+    model, acc, transformer_only = setting
+    estimate = ft.training_memory_gb(ft.KNOWN_HPARAMS[model], 1, acc, transformer_only)
+    assert estimate == pytest.approx(MEASURED_GB[setting], rel=0.15)
+
+
+def test_memory_check_uses_what_tensorflow_can_allocate_and_names_the_setting():
+    # 355M with every layer trained and accumulate 5 (gpt-2-simple's defaults) does not fit a T4 ...
+    table, warning = ft.memory_check("355M", 1, 5, T4_GIB)
+    assert not table["fits"].iloc[0] and table["usable GiB"].iloc[0] < T4_GIB * 0.95 - ft.MARGIN_GIB + 0.01
+    assert "ACCUMULATE_GRADIENTS" in warning and "GiB" in warning and "Set MODEL_SIZE" in warning
+    # ... the colab profile's defaults do, with the margin
+    from helpers.settings import make_settings
+
+    s = make_settings("colab")
+    _, ok = ft.memory_check(s.gpt2_model, s.gpt2_batch_size, s.gpt2_accumulate_gradients, T4_GIB,
+                            only_transformer_layers=s.gpt2_only_transformer_layers)
+    assert ok is None
+    need = ft.training_memory_gb(ft.KNOWN_HPARAMS[s.gpt2_model], 1, s.gpt2_accumulate_gradients,
+                                 s.gpt2_only_transformer_layers) * 1e9 / ft.GIB
+    assert need <= ft.usable_gib(T4_GIB)
+    assert "No GPU" in ft.memory_check("124M", 1, 1, None)[1]
+    assert ft.memory_check("tiny", 1, 1, None)[1] is None
+    assert ft.memory_check("355M", 1, 1, 40.0, only_transformer_layers=False)[1] is None  # an A100 fits 355M
     assert ft.parameter_count(ft.KNOWN_HPARAMS["124M"]) == pytest.approx(124.4e6, rel=0.01)
+
+
+OOM = """
+import gpt_2_simple as gpt2, tensorflow as tf
+from pathlib import Path
+from helpers import gpt2_finetune as ft
+def finetune(*a, **k):
+    raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape[1024,50257]")
+gpt2.finetune = finetune
+root = Path(args["root"])
+try:
+    ft.finetune(root / "train.csv", root / "base" / "355M", root / "drive" / "run1", steps=10,
+                accumulate_gradients=5, work_dir=root / "work")
+    result = {"message": None}
+except ft.OutOfMemory as e:
+    result = {"message": str(e)}
+"""
+
+
+def test_out_of_memory_says_which_setting_to_change(tmp_path):
+    message = run(OOM, root=str(tmp_path))["message"]
+    assert message and "ran out of GPU memory" in message
+    assert "set ACCUMULATE_GRADIENTS = 1, then ONLY_TRANSFORMER_LAYERS = True, then MODEL_SIZE = '124M'" in message
+
+
+DEFAULT_RUN = """
+from pathlib import Path
+from helpers import gpt2_finetune as ft, tiny_gpt2
+root = Path(args["root"])
+texts = tiny_gpt2.toy_texts(400, seed=0)
+if not (root / "base" / "tiny").exists():
+    tiny_gpt2.build(root / "base" / "tiny", texts, seed=0)
+    ft.write_texts(texts, root / "train.csv")
+kwargs = dict(work_dir=root / args["work"]) if args["work"] else {}
+result = ft.finetune(root / "train.csv", root / "base" / "tiny", root / "drive" / "gpt2" / "run1",
+                     steps=args["steps"], learning_rate=5e-3, accumulate_gradients=1,
+                     save_every=args["save_every"], print_every=100, **kwargs)
+"""
+
+
+def test_drive_holds_one_checkpoint_and_its_bytes_are_counted(tmp_path):
+    """The colab defaults' shape (STEPS twice SAVE_EVERY), then a disconnect and a resume."""
+    from helpers import drive_sync
+
+    drive = tmp_path / "drive"
+    run_dir = drive / "gpt2" / "run1"
+    first = run(DEFAULT_RUN, root=str(tmp_path), steps=8, save_every=4, work="runtime1")
+    assert sorted(drive_sync.checkpoint_steps(run_dir)) == [8]
+    # A disconnect: a new runtime (empty disk) resumes from Drive.
+    second = run(DEFAULT_RUN, root=str(tmp_path), steps=12, save_every=4, work="runtime2")
+    assert second["steps_before"] == 8 and second["steps_total"] == 12
+    assert sorted(drive_sync.checkpoint_steps(run_dir)) == [12]  # nothing left by the first session
+    assert not [p for p in drive.rglob("*") if p.name.startswith("model.ckpt")]  # no base model on Drive
+    ckpt = drive_sync.checkpoint_bytes(run_dir)
+    on_drive = sum(p.stat().st_size for p in run_dir.iterdir())
+    written = first["drive_written_bytes"] + second["drive_written_bytes"]
+    trashed = first["drive_trashed_bytes"] + second["drive_trashed_bytes"]
+    assert written - trashed == on_drive  # every byte on Drive counted, nothing uncounted left behind
+    # the plan printed before training: syncs, and one replaced checkpoint per sync but the last
+    plan1 = ft.drive_plan({}, 8, 4, checkpoint_bytes=ckpt)
+    plan2 = ft.drive_plan({}, 12, 4, steps_before=8, checkpoint_bytes=ckpt)
+    assert (plan1["syncs"], plan2["syncs"]) == (2, 1)
+    assert plan1["drive_trashed_gb"] + plan2["drive_trashed_gb"] == pytest.approx(2 * ckpt / 1e9, rel=0.01)
+    small = 100_000  # index, counter and loss-event files replaced on each sync
+    assert 2 * ckpt <= trashed <= 2 * ckpt + small
 
 
 def test_stream_wraps_rows_as_gpt2_simple_does():
     assert ft.stream(["a [SEP] b", "c [SEP] d"]) == (
         "<|startoftext|>a [SEP] b<|endoftext|>\n<|startoftext|>c [SEP] d<|endoftext|>\n")
+
+
+def test_restart_does_not_bring_back_the_old_runs_checkpoint(tmp_path):
+    """RESTART deletes the run on Drive; the runtime disk still holds its later checkpoint, which
+    must not be taken for the new run's."""
+    from helpers import drive_sync
+
+    run(DEFAULT_RUN, root=str(tmp_path), steps=8, save_every=4, work="runtime")
+    ft.reset_run(tmp_path / "drive" / "gpt2" / "run1")
+    fresh = run(DEFAULT_RUN, root=str(tmp_path), steps=4, save_every=4, work="runtime")
+    assert (fresh["steps_before"], fresh["steps_total"]) == (0, 4)
+    assert sorted(drive_sync.checkpoint_steps(tmp_path / "drive" / "gpt2" / "run1")) == [4]

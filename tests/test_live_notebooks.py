@@ -78,6 +78,7 @@ def test_live_run_against_the_standin_posts_only_approved_replies_once(live_driv
         st = server.state
         s6 = execute("06_generate_candidates", drive, SOURCE="reddit", SUBREDDITS="AskReddit, todayilearned")
         assert s6["source"] == "reddit" and s6["counts"]["posts"] == 4
+        assert s6["metrics"]["untrained_subreddits"] == 2  # 01 learned from other subreddits: 06 warned
         cands = pd.read_csv(Paths(drive).file("candidates", date=DATE))
         assert set(cands["comment_id"]) == {"c1", "c2", "c7", "c8"}  # every skip rule applied live
         dry = execute("07_score_review_post", drive, MIN_PROB_REAL=0.0, APPROVE_ALL=True)
@@ -94,6 +95,14 @@ def test_live_run_against_the_standin_posts_only_approved_replies_once(live_driv
         assert st.posted[0]["text"].startswith(review.loc[0, "reply"]) and "I am a bot" in st.posted[0]["text"]
         again = execute("07_score_review_post", drive, **live)
         assert again["counts"]["post: already posted"] == 1 and len(st.posted) == 1
+        # a person types a row in by hand (a thread we answered, unknown to the ledger), approves the rest, then STOP
+        review = posting.read_review(Paths(drive), DATE).assign(approved="yes")
+        hand = review.iloc[[0]].assign(submission_id="p4", comment_id="c9", comment="Some comment we answered.",
+                                       reply="typed in by hand")
+        pd.concat([review, hand], ignore_index=True).to_csv(Paths(drive).file("review", date=DATE), index=False)
+        stopped = execute("07_score_review_post", drive, **live, STOP=True)
+        assert stopped["counts"]["post: not proposed"] == 1 and len(st.posted) == 1
+        assert stopped["counts"].get("post: queued", 0) == len(review) - 1
         text = executed_text(drive)
         assert "POSTING approved replies" in text
         for secret in (st.client_id, st.client_secret, st.username, st.password):

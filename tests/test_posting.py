@@ -1,4 +1,4 @@
-"""helpers.posting: selection, the review file and widget, the ledger, and the posting loop with
+"""helpers.posting: selection, the review file, the ledger, and the posting loop with
 real praw against the stand-in Reddit: dry run, approval, cap, pause, RATELIMIT, 403, deleted
 parents, 5xx, and crashes (a killed process) on either side of the post."""
 import json
@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -72,20 +73,6 @@ def test_review_file_keeps_what_a_person_set(tmp_path):
     assert list(ok["comment_id"]) == ["a1"] and ok.loc[0, "reply"] == "an edited reply"
 
 
-def test_review_widget_writes_the_review_file(tmp_path):
-    paths = Paths(tmp_path)
-    posting.write_review(paths, DATE, posting.proposals(posting.select_replies(scored_frame())))
-    form = posting.review_widget(paths, DATE)
-    assert len(form.checkboxes) == 2 and not any(b.value for b in form.checkboxes)
-    form.checkboxes[1].value = True
-    form.texts[1].value = "edited in the widget"
-    form.save_button.click()
-    saved = posting.read_review(paths, DATE)
-    assert list(saved["approved"]) == ["no", "yes"]
-    assert posting.approved(saved).loc[0, "reply"] == "edited in the widget"
-    assert "1 of 2 approved" in form.status.value
-
-
 def test_ledger_ignores_a_torn_last_line(tmp_path):
     ledger = posting.Ledger(tmp_path / "ledger" / "posted.jsonl")
     ledger.append("posting", "k1", submission_id="s1")
@@ -119,7 +106,8 @@ def world(st, n=3, locked=(), deleted=()):
 
 def run(review, ledger, client, **kw):
     sleeps, lines = [], []
-    kw = {"dry_run": False, "pause_minutes": (0, 0), "footer": FOOTER, "sleep": sleeps.append, "log": lines.append, **kw}
+    kw = {"dry_run": False, "pause_minutes": (0, 0), "footer": FOOTER, "sleep": sleeps.append, "log": lines.append,
+          "proposals": review, "lease_settle": 0, **kw}
     result = posting.post_approved(review, ledger, client, **kw)
     return result, sleeps, lines
 
@@ -186,7 +174,7 @@ def test_ratelimit_long_stops_and_leaves_the_rest_queued(live, tmp_path):
     st.fail("/api/comment", "ratelimit", message=ratelimit_message(15 * 60))
     ledger = posting.Ledger(tmp_path / "l.jsonl")
     result, sleeps, _ = run(review, ledger, reddit.connect())
-    assert result.counts == {"recovered": 0, "queued": 3} and "RATELIMIT" in result.stopped
+    assert result.counts == {"recovered": 0, "retry later": 1, "queued": 2} and "RATELIMIT" in result.stopped
     assert st.posted == [] and sleeps == []
     assert ledger.last()["c1"]["state"] == "failed" and ledger.last()["c1"]["retry"] is True
     again, _, _ = run(review, ledger, reddit.connect())  # next run: all three go out, once
@@ -196,16 +184,17 @@ def test_ratelimit_long_stops_and_leaves_the_rest_queued(live, tmp_path):
 
 def test_403_and_deleted_parent_are_recorded_and_the_loop_goes_on(live, tmp_path):
     st = live.state
-    review = world(st, locked={"p1"}, deleted={"c2"})
+    review = world(st, n=4, locked={"p1"}, deleted={"c2"})
+    st.fail("/api/comment", "403")  # c3's POST: refused (say, banned since the check)
     ledger = posting.Ledger(tmp_path / "l.jsonl")
     result, _, _ = run(review, ledger, reddit.connect())
-    assert result.counts == {"recovered": 0, "failed": 2, "posted": 1}
+    assert result.counts == {"recovered": 0, "thread locked": 1, "parent gone": 1, "failed": 1, "posted": 1}
     last = ledger.last()
-    assert "403" in last["c1"]["reason"] and last["c1"]["retry"] is False
-    assert "DELETED_COMMENT" in last["c2"]["reason"] and last["c2"]["retry"] is False
-    assert [p["parent_id"] for p in st.posted] == ["c3"]
+    assert "c1" not in last and "c2" not in last  # refused before anything was sent: checked again next run
+    assert "403" in last["c3"]["reason"] and last["c3"]["retry"] is False
+    assert [p["parent_id"] for p in st.posted] == ["c4"]
     again, _, _ = run(review, ledger, reddit.connect())  # never retried
-    assert again.counts == {"recovered": 0, "failed before": 2, "already posted": 1}
+    assert again.counts == {"recovered": 0, "thread locked": 1, "parent gone": 1, "failed before": 1, "already posted": 1}
 
 
 def test_other_refusals_are_recorded_and_the_loop_goes_on(live, tmp_path):
@@ -224,7 +213,7 @@ def test_5xx_is_recorded_checked_on_the_next_run_and_retried(live, tmp_path):
     st.fail("/api/comment", "500")  # a post is sent once: no retry by prawcore
     ledger = posting.Ledger(tmp_path / "l.jsonl")
     result, _, _ = run(review, ledger, reddit.connect())
-    assert result.counts == {"recovered": 0, "failed": 1, "posted": 1}
+    assert result.counts == {"recovered": 0, "retry later": 1, "posted": 1}
     assert ledger.last()["c1"]["uncertain"] is True
     again, _, _ = run(review, ledger, reddit.connect())
     assert again.counts == {"recovered": 0, "posted": 1, "already posted": 1}
@@ -238,7 +227,7 @@ def test_a_5xx_after_reddit_made_the_comment_never_posts_twice(live, tmp_path):
     st.fail("/api/comment", "500_after")
     ledger = posting.Ledger(tmp_path / "l.jsonl")
     result, _, _ = run(review, ledger, reddit.connect())
-    assert result.counts == {"recovered": 0, "failed": 1}
+    assert result.counts == {"recovered": 0, "retry later": 1}
     assert replies_per_parent(st)["c1"] == 1
     again, _, _ = run(review, ledger, reddit.connect())
     assert again.counts == {"recovered": 1, "already posted": 1}
@@ -250,7 +239,8 @@ POSTER = textwrap.dedent("""
     from helpers import posting, reddit
     from helpers.paths import Paths
     review = posting.read_review(Paths(sys.argv[1]), sys.argv[2])
-    posting.post_approved(review, posting.Ledger(sys.argv[3]), reddit.connect(), dry_run=False, pause_minutes=(0, 0))
+    posting.post_approved(review, posting.Ledger(sys.argv[3]), reddit.connect(), dry_run=False, pause_minutes=(0, 0),
+                          proposals=review, lease_settle=0)
 """)
 
 
@@ -275,7 +265,12 @@ def test_a_crash_around_the_post_never_posts_twice(live, tmp_path, crash):
     st.release.set()
     assert [e["state"] for e in ledger.entries()] == ["posting"]
     assert len(st.posted) == (1 if crash == "hang_after" else 0)
-    result, _, lines = run(posting.read_review(paths, DATE), ledger, reddit.connect(), footer=posting.DEFAULT_FOOTER)
+    lease = ledger.path.parent / "lease.json"
+    with pytest.raises(posting.LeaseBusy, match="expires by itself"):  # the killed run's lease, for now
+        posting.Lease(lease, settle=0).acquire()
+    later = posting.Lease(lease, settle=0, clock=lambda: datetime.now(timezone.utc) + timedelta(minutes=4))
+    result, _, lines = run(posting.read_review(paths, DATE), ledger, reddit.connect(), footer=posting.DEFAULT_FOOTER,
+                           lease=later)
     assert result.counts["recovered"] == (1 if crash == "hang_after" else 0)
     assert replies_per_parent(st) == {"c1": 1, "c2": 1, "c3": 1}
     assert len(st.posted) == 3

@@ -59,3 +59,10 @@ def test_unknown_notebook_and_profile_are_clear_errors(tmp_path):
     assert done.returncode != 0 and "no notebook '09'" in done.stderr
     done = run_runner("--notebooks", str(tmp_path / "nbs"), "--profile", "gpu")
     assert done.returncode != 0 and "unknown profile 'gpu'" in done.stderr
+
+
+def test_the_series_is_01_to_08_in_order():
+    from helpers.paths import NOTEBOOKS
+
+    assert [p.stem for p in runner.series()] == list(NOTEBOOKS)
+    assert NOTEBOOKS[-1] == "08_feedback"

@@ -1,0 +1,246 @@
+"""Arctic Shift's public Reddit archive API as a source: no account, no key, no download by hand.
+
+API: https://github.com/ArthurHeitmann/arctic_shift/blob/master/api/README.md. `GET
+/api/posts/search` and `/api/comments/search` with `subreddit`, `after`, `before` (epoch seconds),
+`limit` (at most 100) and `sort=asc`; the answer is `{"data": [...]}` (or `{"error": "..."}`),
+sorted by `created_utc`, with no score sort and no cursor: the next page starts at the last
+item's second (whether `after` is inclusive or not, nothing is lost or kept twice; only more than
+100 items created in one second, rare within one subreddit, cannot all be paged).
+
+Per subreddit and month: the comments first, then the posts up to the same time. Each page is
+stored (trimmed to the fields the join needs) under raw/arctic_shift/<sub>/<YYYY-MM>/ as it
+arrives, so a rerun resumes where the last one stopped. Polite by default: at most one request
+per `min_interval` seconds; timeouts, 429, 5xx and "slow down" answers are retried after a growing
+pause (Retry-After when given), and after `tries` a (subreddit, month) fails with a message that
+says what to do; the others go on. `max_items` caps the posts and the comments fetched per
+subreddit and month: a busy subreddit then gives the month's first part, from its start to a cut
+time that the report names. Rows come out in the raw schema of the dump reader (same cleaning).
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from .dumps import month_ranges, normalize_row
+from .exchange import write_json
+from .pairs import COMMENT_COLUMNS, SUBMISSION_COLUMNS
+
+BASE_URL = "https://arctic-shift.photon-reddit.com"
+ENDPOINTS = {"comments": "/api/comments/search", "submissions": "/api/posts/search"}
+PAGE_LIMIT = 100  # the API's maximum per request
+# Fields kept in the stored pages (the API sends many more).
+FIELDS = {"comments": COMMENT_COLUMNS, "submissions": SUBMISSION_COLUMNS + ("domain", "url")}
+RETRY_STATUS = {429, 500, 502, 503, 504}
+USER_AGENT = "gpt2-bert-reddit-bot notebook 01 (https://github.com/gpt2-bert-reddit-bot/gpt2-bert-reddit-bot)"
+
+
+class ArcticShiftError(RuntimeError):
+    """The API refused a request, or kept failing after every retry."""
+
+
+class ArcticShift:
+    """A polite client: one request at a time, at most one per `min_interval` seconds, retries with
+    back-off on timeouts, 429, 5xx and "slow down" answers. `requests` counts the requests sent."""
+
+    def __init__(self, base_url: str | None = None, *, min_interval: float = 1.0, tries: int = 5,
+                 timeout: float = 60.0, backoff: float = 4.0, max_wait: float = 120.0, sleep=time.sleep):
+        import requests
+
+        self.base_url = (base_url or BASE_URL).rstrip("/")
+        self.min_interval, self.tries, self.timeout = min_interval, tries, timeout
+        self.backoff, self.max_wait, self.sleep = backoff, max_wait, sleep
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.requests = 0
+        self.retries: Counter = Counter()
+        self._last = 0.0
+
+    def _pace(self):
+        wait = self._last + self.min_interval - time.monotonic()
+        if wait > 0:
+            self.sleep(wait)
+        self._last = time.monotonic()
+
+    def search(self, kind: str, **params) -> list[dict]:
+        """One page of `kind` ("comments" or "submissions") matching `params`."""
+        import requests
+
+        url = self.base_url + ENDPOINTS[kind]
+        problem = ""
+        for attempt in range(self.tries):
+            if attempt:
+                self.sleep(min(self.max_wait, wait))
+            self._pace()
+            self.requests += 1
+            wait = self.backoff * 2 ** attempt
+            try:
+                response = self.session.get(url, params=params, timeout=self.timeout)
+            except requests.Timeout:
+                problem = f"no answer within {self.timeout:g} s"
+                self.retries["timeout"] += 1
+                continue
+            except requests.ConnectionError as error:
+                problem = f"connection failed ({type(error).__name__})"
+                self.retries["connection"] += 1
+                continue
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            message = str(body.get("error") or "") if isinstance(body, dict) else ""
+            if response.status_code in RETRY_STATUS or "slow down" in message.lower() or "timeout" in message.lower():
+                problem = f"HTTP {response.status_code}" + (f": {message}" if message else "")
+                self.retries[str(response.status_code)] += 1
+                retry_after = response.headers.get("Retry-After", "")
+                if retry_after.strip().isdigit():
+                    wait = max(wait, float(retry_after))
+                continue
+            if response.status_code >= 400 or message:
+                raise ArcticShiftError(f"the API refused {kind} search {params}: HTTP {response.status_code} "
+                                       f"{message or response.text[:200]}")
+            data = body.get("data") if isinstance(body, dict) else None
+            if not isinstance(data, list):
+                raise ArcticShiftError(f"unexpected answer to {kind} search (no 'data' list): {response.text[:200]}")
+            self._respect_rate_limit(response.headers)
+            return data
+        raise ArcticShiftError(f"gave up after {self.tries} tries ({problem})")
+
+    def _respect_rate_limit(self, headers):
+        """If the API says no requests are left, wait for its reset (at most `max_wait`)."""
+        remaining, reset = headers.get("X-RateLimit-Remaining"), headers.get("X-RateLimit-Reset")
+        if remaining is None or not remaining.strip().isdigit() or int(remaining) > 0:
+            return
+        try:
+            reset = float(reset)
+        except (TypeError, ValueError):
+            reset = self.backoff
+        wait = reset - time.time() if reset > 1e9 else reset  # an epoch time, or seconds to wait
+        self.sleep(min(self.max_wait, max(wait, 0.0)))
+
+
+def _page_files(folder: Path, kind: str) -> list[Path]:
+    return sorted(folder.glob(f"{kind}_*.json"))
+
+
+def _load_pages(folder: Path, kind: str) -> tuple[list[dict], dict | None]:
+    """Items of the stored pages and the last page. Pages are written atomically, so an unreadable
+    one was damaged by hand (or by a sync tool): it and the pages after it are fetched again."""
+    items, last = {}, None
+    files = _page_files(folder, kind)
+    for n, path in enumerate(files):
+        try:
+            page = json.loads(path.read_text(encoding="utf-8"))
+            page_items, _ = page["items"], (page["after"], page["before"], page["next_after"], page["end"])
+        except (ValueError, UnicodeDecodeError, KeyError, TypeError):
+            for later in files[n:]:
+                later.unlink()
+            break
+        for item in page_items:
+            items[item["id"]] = item
+        last = page
+    return list(items.values()), last
+
+
+def fetch_kind(api: ArcticShift, folder: Path, kind: str, subreddit: str, start: int, end: int,
+               max_items: int = 0, bar=None) -> dict:
+    """Fetch `kind` of `subreddit` created in [start, end) into page files in `folder`, resuming
+    from the pages already there; stop at `max_items` items. Returns {"items", "complete"}."""
+    items, last = _load_pages(folder, kind)
+    seen = {item["id"] for item in items}
+    if last is not None and last["end"] and last["before"] >= end:
+        return {"items": items, "complete": True}
+    after = last["next_after"] if last is not None else start - 1  # "after" may be exclusive: start a second early
+    number = len(_page_files(folder, kind))
+    complete = False
+    while not (max_items and len(items) >= max_items):
+        data = api.search(kind, subreddit=subreddit, after=after, before=end, limit=PAGE_LIMIT, sort="asc")
+        fields = FIELDS[kind]
+        page_items = [{k: item.get(k) for k in fields if k in item} for item in data if isinstance(item, dict)]
+        times = [int(float(i["created_utc"])) for i in page_items if i.get("created_utc") is not None]
+        new = [i for i in page_items if i.get("id") not in seen
+               and i.get("created_utc") is not None and start <= int(float(i["created_utc"])) < end]
+        seen.update(i["id"] for i in new)
+        items += new
+        # the next page starts at the last item's second (again: items of that second may be on the next
+        # page too; the ones already seen are dropped); a page with nothing new moves past it
+        if new:
+            next_after = max(times) - 1
+        else:
+            next_after = max(max(times, default=after), after + 1)
+        complete = len(data) < PAGE_LIMIT
+        number += 1
+        write_json(folder / f"{kind}_{number:05d}.json", {"after": after, "before": end, "next_after": next_after,
+                                                           "end": complete, "items": new})
+        if bar is not None:
+            bar.update(len(new))
+            bar.set_postfix_str(f"{api.requests} requests, r/{subreddit} {kind}")
+        after = next_after
+        if complete:
+            break
+    return {"items": items, "complete": complete}
+
+
+def _iso(t: int | None) -> str | None:
+    return None if t is None else datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="seconds")
+
+
+def _cut(items: list[dict], max_items: int, complete: bool) -> int | None:
+    """The cut time of a capped fetch: items from it on are dropped (its second may be partial)."""
+    if complete or not max_items or len(items) < max_items:
+        return None
+    ordered = sorted(int(float(i["created_utc"])) for i in items)
+    return ordered[max_items - 1]
+
+
+def fetch(api: ArcticShift, folder, subreddits, months, *, max_items: int = 0, progress: bool = True):
+    """(submissions, comments, report) for `subreddits` and `months`; pages stored under `folder`."""
+    from tqdm.auto import tqdm
+
+    folder = Path(folder)
+    rows: dict[str, list[dict]] = {"submissions": [], "comments": []}
+    drops: Counter = Counter()
+    report = {"max_items": max_items, "fetched": [], "failed_months": [], "requests": 0}
+    units = [(s, m) for m in months for s in subreddits]
+    with tqdm(desc="arctic shift", unit=" items", disable=not progress) as bar:
+        for subreddit, month in units:
+            (start, end), = month_ranges([month])
+            where = folder / subreddit.lower() / month
+            before = api.requests
+            try:
+                comments = fetch_kind(api, where, "comments", subreddit, start, end, max_items, bar)
+                cut = _cut(comments["items"], max_items, comments["complete"])
+                posts = fetch_kind(api, where, "submissions", subreddit, start, cut or end, max_items, bar)
+                post_cut = _cut(posts["items"], max_items, posts["complete"])
+                cut = min(t for t in (cut, post_cut) if t is not None) if (cut or post_cut) else None
+            except ArcticShiftError as error:
+                message = (f"r/{subreddit} {month}: {error}. Run the notebook again later: it resumes from the "
+                           f"pages already fetched (raw/arctic_shift/{subreddit.lower()}/{month}/).")
+                report["failed_months"].append({"month": month, "subreddit": subreddit, "error": message})
+                print(f"{month}: FAILED, {message}")
+                continue
+            finally:
+                report["requests"] += api.requests - before
+            kept = {}
+            for kind, got in (("comments", comments), ("submissions", posts)):
+                keep = [i for i in got["items"] if cut is None or int(float(i["created_utc"])) < cut]
+                kept[kind] = len(keep)
+                rows[kind] += [r for i in keep if (r := normalize_row(i, kind, drops)) is not None]
+            fetched = len(comments["items"]) + len(posts["items"])
+            report["fetched"].append({
+                "subreddit": subreddit, "month": month, "comments": kept["comments"], "posts": kept["submissions"],
+                "requests": api.requests - before, "cut_at": _iso(cut), "dropped_after_cut": fetched - sum(kept.values()),
+                "covers": f"{_iso(start)} to {_iso(cut or end)}"})
+            if cut is not None:
+                print(f"r/{subreddit} {month}: cut at {_iso(cut)} after {max_items} items (MAX_ITEMS_PER_MONTH): "
+                      f"the rest of the month was not fetched")
+    report["all_failed"] = bool(units) and len(report["failed_months"]) == len(units)
+    report["reader_drops"] = dict(drops)
+    report["retries"] = dict(api.retries)
+    submissions = pd.DataFrame(rows["submissions"], columns=list(SUBMISSION_COLUMNS))
+    comments = pd.DataFrame(rows["comments"], columns=list(COMMENT_COLUMNS))
+    return submissions.astype({"score": "float64"}), comments.astype({"score": "float64"}), report

@@ -1,0 +1,184 @@
+"""Checkpoints between the runtime's disk and Drive, with every byte Drive is charged counted.
+
+Colab's Drive mount sends any file that is replaced or deleted to Drive's Trash, and Trash
+counts against the 15 GB quota until it is emptied (gpt-2-simple issue #155). So training writes
+its checkpoints on the runtime's own disk and `sync_checkpoint` copies only the latest one to
+Drive, then removes the older ones there: at most one checkpoint per run stays on Drive, and
+`DriveUsage` counts what was written and what went to Trash.
+
+    usage = DriveUsage()
+    sync_checkpoint(local_run, drive_run, usage)      # after each save
+    restore_checkpoint(drive_run, local_run)          # after a disconnect: Drive -> runtime disk
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHECKPOINT_RE = re.compile(r"^model-(\d+)\.(index|meta|data-\d+-of-\d+)$")
+RUN_FILES = ("hparams.json", "encoder.json", "vocab.bpe")  # copied by gpt-2-simple into each run
+
+
+@dataclass
+class DriveUsage:
+    """Bytes written to Drive, and bytes sent to its Trash (replaced or deleted files)."""
+
+    written: int = 0
+    trashed: int = 0
+    files: list[str] = field(default_factory=list)
+
+    def copy(self, src: Path, dst: Path) -> None:
+        """Copy `src` to `dst` on Drive, atomically (a temporary name, then a rename)."""
+        src, dst = Path(src), Path(dst)
+        if dst.is_file():
+            self.trashed += dst.stat().st_size
+        tmp = dst.with_name(f".{dst.name}.part")
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+        self.written += src.stat().st_size
+        self.files.append(dst.name)
+
+    def write_text(self, dst: Path, text: str) -> None:
+        dst = Path(dst)
+        if dst.is_file() and dst.read_text(encoding="utf-8") == text:
+            return
+        if dst.is_file():
+            self.trashed += dst.stat().st_size
+        tmp = dst.with_name(f".{dst.name}.part")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, dst)
+        self.written += len(text.encode("utf-8"))
+
+    def remove(self, path: Path) -> None:
+        path = Path(path)
+        self.trashed += path.stat().st_size
+        path.unlink()
+
+    def as_dict(self) -> dict:
+        return {"drive_written_bytes": self.written, "drive_trashed_bytes": self.trashed,
+                "drive_written_gb": round(self.written / 1e9, 3), "drive_trashed_gb": round(self.trashed / 1e9, 3)}
+
+
+def checkpoint_steps(folder: Path) -> dict[int, list[Path]]:
+    """The `model-N.*` checkpoint files in `folder`, by step N."""
+    found: dict[int, list[Path]] = {}
+    for path in Path(folder).glob("model-*"):
+        match = CHECKPOINT_RE.match(path.name)
+        if match:
+            found.setdefault(int(match.group(1)), []).append(path)
+    return found
+
+
+def index_text(step: int) -> str:
+    """TensorFlow's `checkpoint` index file naming model-<step>, relative so that it works in any folder."""
+    return f'model_checkpoint_path: "model-{step}"\nall_model_checkpoint_paths: "model-{step}"\n'
+
+
+def latest_step(folder: Path) -> int | None:
+    """The step of the complete checkpoint the run's `counter` names, else None."""
+    counter = Path(folder) / "counter"
+    if not counter.is_file():
+        return None
+    step = int(counter.read_text().strip())
+    files = checkpoint_steps(folder).get(step, [])
+    return step if any(p.name.endswith(".index") for p in files) else None
+
+
+def _copy_plain(src: Path, dst: Path) -> None:
+    tmp = dst.with_name(f".{dst.name}.part")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+def sync_checkpoint(local_run: Path, drive_run: Path, usage: DriveUsage) -> int | None:
+    """Copy the local run's latest checkpoint (and its counter, index, vocabulary, loss events)
+    to `drive_run`, then remove every other checkpoint there. Returns the step synced.
+
+    Order keeps Drive usable after a crash at any point: new files first, then the `checkpoint`
+    index and `counter` that name them, then the old ones are deleted (the next sync or
+    `prune_drive_run` finishes a deletion a crash interrupted)."""
+    local_run, drive_run = Path(local_run), Path(drive_run)
+    step = latest_step(local_run)
+    if step is None:
+        return None
+    drive_run.mkdir(parents=True, exist_ok=True)
+    for name in RUN_FILES:
+        if (local_run / name).is_file() and not (drive_run / name).is_file():
+            usage.copy(local_run / name, drive_run / name)
+    for src in sorted(checkpoint_steps(local_run)[step]):
+        dst = drive_run / src.name
+        if not (dst.is_file() and dst.stat().st_size == src.stat().st_size):
+            usage.copy(src, dst)
+    for events in sorted(local_run.glob("events.out.tfevents.*")):
+        dst = drive_run / events.name
+        if not (dst.is_file() and dst.stat().st_size == events.stat().st_size):
+            usage.copy(events, dst)
+    usage.write_text(drive_run / "checkpoint", index_text(step))
+    usage.write_text(drive_run / "counter", f"{step}\n")
+    prune_drive_run(drive_run, usage)
+    return step
+
+
+def prune_drive_run(drive_run: Path, usage: DriveUsage) -> list[str]:
+    """Delete checkpoints on Drive other than the one `counter` names (left by an earlier
+    session or an interrupted sync) and stray partial copies; returns the names deleted."""
+    drive_run = Path(drive_run)
+    if not drive_run.is_dir():
+        return []
+    keep = latest_step(drive_run)
+    gone = []
+    for step, files in checkpoint_steps(drive_run).items():
+        if step != keep:
+            for path in files:
+                usage.remove(path)
+                gone.append(path.name)
+    for part in drive_run.glob(".*.part"):
+        usage.remove(part)
+        gone.append(part.name)
+    if keep is not None and (drive_run / "checkpoint").is_file():
+        usage.write_text(drive_run / "checkpoint", index_text(keep))
+    return sorted(gone)
+
+
+def restore_checkpoint(drive_run: Path, local_run: Path) -> int | None:
+    """Copy Drive's checkpoint to the runtime disk when Drive is ahead (after a disconnect wiped
+    the runtime); reads Drive only. Returns the step the local run is at, or None."""
+    drive_run, local_run = Path(drive_run), Path(local_run)
+    on_drive, local = latest_step(drive_run), latest_step(local_run)
+    if on_drive is None or (local is not None and local >= on_drive):
+        return local
+    if local_run.exists():
+        shutil.rmtree(local_run)
+    local_run.mkdir(parents=True)
+    for path in [*checkpoint_steps(drive_run)[on_drive], *drive_run.glob("events.out.tfevents.*"),
+                 *(drive_run / n for n in RUN_FILES if (drive_run / n).is_file())]:
+        _copy_plain(path, local_run / path.name)
+    (local_run / "checkpoint").write_text(index_text(on_drive), encoding="utf-8")
+    (local_run / "counter").write_text(f"{on_drive}\n", encoding="utf-8")
+    return on_drive
+
+
+RUN_ID = "run_id"  # names one training run: its local copy is only trusted when the ids agree
+
+
+def run_id(folder: Path, usage: DriveUsage | None = None) -> str | None:
+    """The run's id from `folder`; with `usage` (a Drive run folder) one is created when missing."""
+    path = Path(folder) / RUN_ID
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    if usage is None:
+        return None
+    import uuid
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    usage.write_text(path, uuid.uuid4().hex)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def checkpoint_bytes(folder: Path, step: int | None = None) -> int:
+    """Bytes of one checkpoint in `folder` (the latest if `step` is None)."""
+    step = latest_step(folder) if step is None else step
+    return sum(p.stat().st_size for p in checkpoint_steps(folder).get(step, []))

@@ -1,0 +1,100 @@
+"""One posting run at a time per Drive: a lease file, `ledger/lease.json`.
+
+Drive has no file locks, renames are not atomic across machines and a change made in one tab
+reaches another only after a sync. So the lease is plain data, {owner, host, started,
+heartbeat, expires}: a run writes it (atomically, whole), waits `settle` seconds for Drive to
+settle, and reads it back; only if its own owner id is still there does it hold the lease.
+Before each post the holder reads it again (a run that took over an expired lease wins) and
+renews the expiry to cover the pause that follows. A crashed run stops renewing and its lease
+expires by itself; no one has to delete anything. The live check of our own comments before
+each post (helpers.posting) still guards the rare race the settle delay misses.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from .exchange import write_json
+from .ledger import parse_time, utc_now
+
+
+class LeaseBusy(RuntimeError):
+    """Another run holds (or took over) the posting lease."""
+
+
+class Lease:
+    """The posting lease at `path`; `ttl` seconds of validity after each heartbeat (the holder
+    renews it before each post and for each wait, so a crashed run blocks others for `ttl` at most
+    after its last heartbeat)."""
+
+    def __init__(self, path: Path | str, *, ttl: float = 3 * 60, settle: float = 3.0, clock=utc_now,
+                 sleep=time.sleep):
+        self.path = Path(path)
+        self.ttl = ttl
+        self.settle = settle
+        self.clock = clock
+        self.sleep = sleep
+        self.owner = f"{platform.node() or 'host'}-{uuid.uuid4().hex[:8]}"
+        self.started: datetime | None = None
+
+    def read(self) -> dict:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}  # no lease, or a torn one: nobody holds it
+        return data if isinstance(data, dict) else {}
+
+    def _live_other(self, data: dict) -> bool:
+        expires = parse_time(data.get("expires"))
+        return bool(data.get("owner")) and data.get("owner") != self.owner and expires is not None and expires > self.clock()
+
+    def _busy(self, data: dict, took_over: bool = False) -> LeaseBusy:
+        what = "took over the posting lease" if took_over else "holds the posting lease"
+        return LeaseBusy(
+            f"another run ({data.get('owner')}, started {data.get('started', '?')}, last heartbeat "
+            f"{data.get('heartbeat', '?')}) {what} in {self.path.name}. If that run is still going (in its pause "
+            "between posts, in another tab or on another machine), let it finish; if it crashed or you stopped "
+            f"it, its lease expires by itself at {data.get('expires')} (UTC). Then run this cell again. "
+            "This run posts nothing more."
+        )
+
+    def _write(self, extra_seconds: float = 0.0) -> None:
+        now = self.clock()
+        write_json(self.path, {
+            "owner": self.owner, "host": platform.node(), "started": (self.started or now).isoformat(timespec="seconds"),
+            "heartbeat": now.isoformat(timespec="seconds"),
+            "expires": (now + timedelta(seconds=self.ttl + extra_seconds)).isoformat(timespec="seconds"),
+        })
+
+    def acquire(self) -> None:
+        """Take the lease, or raise LeaseBusy when another live run holds it."""
+        data = self.read()
+        if self._live_other(data):
+            raise self._busy(data)
+        self.started = self.clock()
+        self._write()
+        if self.settle:
+            self.sleep(self.settle)  # let Drive show a competing write, if there is one
+        data = self.read()
+        if data.get("owner") != self.owner:
+            raise self._busy(data, took_over=True)
+
+    def check(self, extra_seconds: float = 0.0) -> None:
+        """Before each post: still ours? Then renew it for `ttl` + `extra_seconds` (the pause)."""
+        data = self.read()
+        if data.get("owner") != self.owner:
+            raise self._busy(data, took_over=True) if data.get("owner") else LeaseBusy(
+                f"the posting lease {self.path.name} disappeared while this run held it (deleted by hand?): "
+                "stopped to be safe; run the cell again.")
+        self._write(extra_seconds)
+
+    def release(self) -> None:
+        """Give the lease up (only if still ours): written as expired, so no file goes to Drive's Trash."""
+        data = self.read()
+        if data.get("owner") == self.owner:
+            now = self.clock().isoformat(timespec="seconds")
+            write_json(self.path, {**data, "expires": now, "released": now})
