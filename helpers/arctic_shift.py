@@ -36,6 +36,10 @@ PAGE_LIMIT = 100  # the API's maximum per request
 # Fields kept in the stored pages (the API sends many more).
 FIELDS = {"comments": COMMENT_COLUMNS, "submissions": SUBMISSION_COLUMNS + ("domain", "url")}
 RETRY_STATUS = {429, 500, 502, 503, 504}
+# The API's own "try again" answers (any status): "Timeout. Maybe slow down a bit" (HTTP 422) and the
+# documented "Query timed out"; both are retried with half the page size (at least MIN_PAGE_LIMIT).
+SERVER_TIMEOUT = ("slow down", "timed out", "timeout")
+MIN_PAGE_LIMIT = 10
 USER_AGENT = "gpt2-bert-reddit-bot notebook 01 (https://github.com/gpt2-bert-reddit-bot/gpt2-bert-reddit-bot)"
 
 
@@ -57,6 +61,7 @@ class ArcticShift:
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         self.requests = 0
+        self.last_limit = None  # the `limit` of the last answered request (smaller after a server timeout)
         self.retries: Counter = Counter()
         self._last = 0.0
 
@@ -71,6 +76,7 @@ class ArcticShift:
         import requests
 
         url = self.base_url + ENDPOINTS[kind]
+        params = dict(params)
         problem = ""
         for attempt in range(self.tries):
             if attempt:
@@ -93,12 +99,15 @@ class ArcticShift:
             except ValueError:
                 body = {}
             message = str(body.get("error") or "") if isinstance(body, dict) else ""
-            if response.status_code in RETRY_STATUS or "slow down" in message.lower() or "timeout" in message.lower():
+            overloaded = any(word in message.lower() for word in SERVER_TIMEOUT)
+            if response.status_code in RETRY_STATUS or overloaded:
                 problem = f"HTTP {response.status_code}" + (f": {message}" if message else "")
                 self.retries[str(response.status_code)] += 1
-                retry_after = response.headers.get("Retry-After", "")
-                if retry_after.strip().isdigit():
-                    wait = max(wait, float(retry_after))
+                limited = response.status_code == 429 or str(response.headers.get("X-RateLimit-Remaining", "")).strip() == "0"
+                wait = max(wait, self._reset_wait(response.headers, retry_after=True, reset=limited))
+                if overloaded and isinstance(params.get("limit"), int):
+                    # the docs' advice for a query that timed out: a smaller `limit`, and try again
+                    params["limit"] = max(MIN_PAGE_LIMIT, params["limit"] // 2)
                 continue
             if response.status_code >= 400 or message:
                 raise ArcticShiftError(f"the API refused {kind} search {params}: HTTP {response.status_code} "
@@ -106,21 +115,55 @@ class ArcticShift:
             data = body.get("data") if isinstance(body, dict) else None
             if not isinstance(data, list):
                 raise ArcticShiftError(f"unexpected answer to {kind} search (no 'data' list): {response.text[:200]}")
+            self.last_limit = params.get("limit")
             self._respect_rate_limit(response.headers)
             return data
         raise ArcticShiftError(f"gave up after {self.tries} tries ({problem})")
 
     def _respect_rate_limit(self, headers):
         """If the API says no requests are left, wait for its reset (at most `max_wait`)."""
-        remaining, reset = headers.get("X-RateLimit-Remaining"), headers.get("X-RateLimit-Reset")
-        if remaining is None or not remaining.strip().isdigit() or int(remaining) > 0:
-            return
+        remaining = str(headers.get("X-RateLimit-Remaining") or "").strip()
         try:
-            reset = float(reset)
-        except (TypeError, ValueError):
-            reset = self.backoff
-        wait = reset - time.time() if reset > 1e9 else reset  # an epoch time, or seconds to wait
-        self.sleep(min(self.max_wait, max(wait, 0.0)))
+            if remaining == "" or float(remaining) > 0:
+                return
+        except ValueError:
+            return
+        wait = self._reset_wait(headers)
+        self.sleep(min(self.max_wait, wait if wait > 0 else self.backoff))
+
+    @staticmethod
+    def _reset_wait(headers, retry_after: bool = False, reset: bool = True) -> float:
+        """Seconds until the API's X-RateLimit-Reset (or Retry-After, if asked and given): seconds to wait,
+        an epoch time in seconds or milliseconds, or a date (HTTP or ISO 8601); 0 if absent or unreadable."""
+        values = ([headers.get("Retry-After")] if retry_after else []) + ([headers.get("X-RateLimit-Reset")] if reset else [])
+        for value in values:
+            value = str(value or "").strip()
+            if not value:
+                continue
+            try:
+                number = float(value)
+            except ValueError:
+                number = _date_seconds(value)
+                if number is None:
+                    continue
+            if number > 1e11:  # epoch milliseconds
+                number /= 1000
+            return max(number - time.time() if number > 1e9 else number, 0.0)
+        return 0.0
+
+
+def _date_seconds(value: str) -> float | None:
+    """Epoch seconds of an HTTP date ('Wed, 21 Oct 2015 07:28:00 GMT') or ISO 8601 date; None if neither."""
+    from email.utils import parsedate_to_datetime
+
+    for parse in (parsedate_to_datetime, lambda v: datetime.fromisoformat(v.replace("Z", "+00:00"))):
+        try:
+            when = parse(value)
+        except (TypeError, ValueError, IndexError):
+            continue
+        if when is not None:
+            return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
+    return None
 
 
 def _page_files(folder: Path, kind: str) -> list[Path]:
@@ -172,7 +215,8 @@ def fetch_kind(api: ArcticShift, folder: Path, kind: str, subreddit: str, start:
             next_after = max(times) - 1
         else:
             next_after = max(max(times, default=after), after + 1)
-        complete = len(data) < PAGE_LIMIT
+        # a page shorter than asked ends the range (the client may have asked for less after a server timeout)
+        complete = len(data) < (getattr(api, "last_limit", None) or PAGE_LIMIT)
         number += 1
         write_json(folder / f"{kind}_{number:05d}.json", {"after": after, "before": end, "next_after": next_after,
                                                            "end": complete, "items": new})

@@ -8,7 +8,7 @@
 `{"error": ...}`), `sort` (`asc`/`desc` by `created_utc`). The answer is `{"data": [...]}`; items
 carry extra fields as the real ones do. Faults for tests: `faults` is a list popped once per
 request (an HTTP status such as 429 or 503, "slow_down" for the API's "Timeout. Maybe slow down a
-bit", "hang" for an answer after `hang_seconds`); `down` is a set of subreddits that always answer
+bit" (HTTP 422), "query_timed_out" for its documented "Query timed out", "hang" for an answer after `hang_seconds`); `down` is a set of subreddits that always answer
 503. `requests` records (monotonic time, path, params) of every request.
 """
 from __future__ import annotations
@@ -66,9 +66,11 @@ class ArcticShiftStandIn:
         if fault == "hang":
             time.sleep(self.hang_seconds)
         elif fault == "slow_down":
-            return 422, {}, {"error": "Timeout. Maybe slow down a bit"}
+            return 422, {}, {"data": None, "error": "Timeout. Maybe slow down a bit"}
+        elif fault == "query_timed_out":  # api/README.md, "Query timeout"
+            return 400, {}, {"data": None, "error": "Query timed out"}
         elif isinstance(fault, int):
-            return fault, ({"Retry-After": "1"} if fault == 429 else {}), {"error": f"HTTP {fault}"}
+            return fault, ({"Retry-After": "1"} if fault == 429 else {}), {"data": None, "error": f"HTTP {fault}"}
         if path not in self.items:
             return 404, {}, {"error": "Not found"}
         if params.get("subreddit", "").lower() in self.down:

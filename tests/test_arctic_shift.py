@@ -197,3 +197,46 @@ def test_an_exhausted_rate_limit_is_waited_out(api, tmp_path):
     finally:
         api.headers.clear()
     assert waits and all(5 <= w <= 7 for w in waits)  # until the reset time it announced, after each answer
+
+
+def test_the_documented_query_timeout_is_retried_with_a_smaller_page(api, tmp_path):
+    # api/README.md, "Query timeout": the API answers "Query timed out" and advises a smaller `limit`
+    # and trying again; the real envelope is {"data": null, "error": ...} (issue #66: HTTP 422)
+    full, _ = arctic(tmp_path / "full", api.url, months=["2019-01"], subreddits=["cooking"])
+    api.requests.clear()
+    api.faults[:] = ["query_timed_out", "query_timed_out"]
+    pairs, report = arctic(tmp_path / "t", api.url, months=["2019-01"], subreddits=["cooking"])
+    assert report["failed_months"] == []
+    limits = [int(p["limit"]) for _, _, p in api.requests[:3]]
+    assert limits[0] == 100 and limits[2] < limits[1] < limits[0]
+    pd.testing.assert_frame_equal(pairs, full)  # a smaller page is not taken for the month's last one
+
+
+@pytest.mark.parametrize("reset", ["seconds", "epoch", "epoch_ms", "http_date"])
+def test_a_429_without_retry_after_waits_for_the_rate_limit_reset(api, tmp_path, reset):
+    # api/README.md, "Rate limiting": X-RateLimit-Remaining and X-RateLimit-Reset say when to come back;
+    # the reset may be given as seconds to wait, an epoch time (s or ms) or a date
+    import time
+    from email.utils import formatdate
+
+    at = time.time() + 30
+    value = {"seconds": "30", "epoch": str(int(at)), "epoch_ms": str(int(at * 1000)),
+             "http_date": formatdate(at, usegmt=True)}[reset]
+    api.faults[:] = [429]
+    waits = []
+    original = api.answer
+
+    def limited(path, params):  # the 429 carries only the rate-limit headers
+        status, headers, body = original(path, params)
+        if status == 429:
+            headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": value}
+        return status, headers, body
+
+    api.answer = limited
+    try:
+        _, report = arctic(tmp_path, api.url, months=["2019-01"], subreddits=["cooking"],
+                           arctic_options={"sleep": waits.append, "max_wait": 600})
+    finally:
+        del api.answer
+    assert report["failed_months"] == [] and report["retries"] == {"429": 1}
+    assert any(27 <= w <= 31 for w in waits), waits
