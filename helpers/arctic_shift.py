@@ -19,6 +19,7 @@ time that the report names. Rows come out in the raw schema of the dump reader (
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import Counter
 from datetime import datetime, timezone
@@ -48,14 +49,14 @@ class ArcticShiftError(RuntimeError):
 
 
 class ArcticShift:
-    """A polite client: one request at a time, at most one per `min_interval` seconds, retries with
+    """The API at `base_url` (default: $ARCTIC_SHIFT_URL, else the public one). A polite client: one request at a time, at most one per `min_interval` seconds, retries with
     back-off on timeouts, 429, 5xx and "slow down" answers. `requests` counts the requests sent."""
 
     def __init__(self, base_url: str | None = None, *, min_interval: float = 1.0, tries: int = 5,
                  timeout: float = 60.0, backoff: float = 4.0, max_wait: float = 120.0, sleep=time.sleep):
         import requests
 
-        self.base_url = (base_url or BASE_URL).rstrip("/")
+        self.base_url = (base_url or os.environ.get("ARCTIC_SHIFT_URL") or BASE_URL).rstrip("/")
         self.min_interval, self.tries, self.timeout = min_interval, tries, timeout
         self.backoff, self.max_wait, self.sleep = backoff, max_wait, sleep
         self.session = requests.Session()

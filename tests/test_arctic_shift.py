@@ -240,3 +240,16 @@ def test_a_429_without_retry_after_waits_for_the_rate_limit_reset(api, tmp_path,
         del api.answer
     assert report["failed_months"] == [] and report["retries"] == {"429": 1}
     assert any(27 <= w <= 31 for w in waits), waits
+
+
+def test_the_api_address_can_come_from_the_environment(api, tmp_path, monkeypatch):
+    # like BIGQUERY_EMULATOR_HOST: a stand-in (or a mirror) reached without editing the notebook
+    monkeypatch.setenv("ARCTIC_SHIFT_URL", api.url + "/")
+    assert arctic_shift.ArcticShift().base_url == api.url
+    assert arctic_shift.ArcticShift("http://example.invalid").base_url == "http://example.invalid"
+    api.requests.clear()
+    pairs, report = pull.pull("arctic_shift", Paths(tmp_path), ["cooking"], ["2019-01"], progress=False,
+                              arctic_options=FAST)
+    assert len(pairs) and len(api.requests) == report["requests"] > 0
+    monkeypatch.delenv("ARCTIC_SHIFT_URL")
+    assert arctic_shift.ArcticShift().base_url == arctic_shift.BASE_URL
