@@ -9,7 +9,8 @@ item's second (whether `after` is inclusive or not, nothing is lost or kept twic
 
 Per subreddit and month: the comments first, then the posts up to the same time. Each page is
 stored (trimmed to the fields the join needs) under raw/arctic_shift/<sub>/<YYYY-MM>/ as it
-arrives, so a rerun resumes where the last one stopped. Polite by default: at most one request
+arrives, so a rerun resumes where the last one stopped (a month fetched before it was over, or less
+than 36 hours after, when the API's scores settle, is fetched on, then again once settled). Polite by default: at most one request
 per `min_interval` seconds; timeouts, 429, 5xx and "slow down" answers are retried after a growing
 pause (Retry-After when given), and after `tries` a (subreddit, month) fails with a message that
 says what to do; the others go on. `max_items` caps the posts and the comments fetched per
@@ -41,6 +42,10 @@ RETRY_STATUS = {429, 500, 502, 503, 504}
 # documented "Query timed out"; both are retried with half the page size (at least MIN_PAGE_LIMIT).
 SERVER_TIMEOUT = ("slow down", "timed out", "timeout")
 MIN_PAGE_LIMIT = 10
+# The API archives items as they are posted and updates them about 36 hours later (score, edits): the
+# pages of a month are final only when fetched that long after its end. Earlier ones are fetched on at the
+# next run (while the month goes on) and fetched again once it has settled.
+SETTLE_SECONDS = 36 * 3600
 USER_AGENT = "gpt2-bert-reddit-bot notebook 01 (https://github.com/gpt2-bert-reddit-bot/gpt2-bert-reddit-bot)"
 
 
@@ -167,6 +172,22 @@ def _date_seconds(value: str) -> float | None:
     return None
 
 
+def now() -> float:
+    """The time (a function, so tests can move it)."""
+    return time.time()
+
+
+def _pages(folder: Path, kind: str) -> list[dict]:
+    """The readable stored pages of `kind`."""
+    pages = []
+    for path in _page_files(folder, kind):
+        try:
+            pages.append(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, UnicodeDecodeError):
+            pass
+    return [p for p in pages if isinstance(p, dict)]
+
+
 def _page_files(folder: Path, kind: str) -> list[Path]:
     return sorted(folder.glob(f"{kind}_*.json"))
 
@@ -195,8 +216,13 @@ def fetch_kind(api: ArcticShift, folder: Path, kind: str, subreddit: str, start:
     """Fetch `kind` of `subreddit` created in [start, end) into page files in `folder`, resuming
     from the pages already there; stop at `max_items` items. Returns {"items", "complete"}."""
     items, last = _load_pages(folder, kind)
+    settled = now() >= end + SETTLE_SECONDS
+    if settled and any(page.get("fetched_at", end + SETTLE_SECONDS) < end + SETTLE_SECONDS for page in _pages(folder, kind)):
+        for path in _page_files(folder, kind):  # fetched before the month had settled: scores and items were not final
+            path.unlink()
+        items, last = [], None
     seen = {item["id"] for item in items}
-    if last is not None and last["end"] and last["before"] >= end:
+    if last is not None and last["end"] and last["before"] >= end and settled:
         return {"items": items, "complete": True}
     after = last["next_after"] if last is not None else start - 1  # "after" may be exclusive: start a second early
     number = len(_page_files(folder, kind))
@@ -220,7 +246,7 @@ def fetch_kind(api: ArcticShift, folder: Path, kind: str, subreddit: str, start:
         complete = len(data) < (getattr(api, "last_limit", None) or PAGE_LIMIT)
         number += 1
         write_json(folder / f"{kind}_{number:05d}.json", {"after": after, "before": end, "next_after": next_after,
-                                                           "end": complete, "items": new})
+                                                           "end": complete, "fetched_at": now(), "items": new})
         if bar is not None:
             bar.update(len(new))
             bar.set_postfix_str(f"{api.requests} requests, r/{subreddit} {kind}")
@@ -276,10 +302,14 @@ def fetch(api: ArcticShift, folder, subreddits, months, *, max_items: int = 0, p
                 kept[kind] = len(keep)
                 rows[kind] += [r for i in keep if (r := normalize_row(i, kind, drops)) is not None]
             fetched = len(comments["items"]) + len(posts["items"])
+            settled = now() >= end + SETTLE_SECONDS
             report["fetched"].append({
-                "subreddit": subreddit, "month": month, "comments": kept["comments"], "posts": kept["submissions"],
+                "subreddit": subreddit, "month": month, "settled": settled, "comments": kept["comments"], "posts": kept["submissions"],
                 "requests": api.requests - before, "cut_at": _iso(cut), "dropped_after_cut": fetched - sum(kept.values()),
                 "covers": f"{_iso(start)} to {_iso(cut or end)}"})
+            if not settled:
+                print(f"r/{subreddit} {month}: the month is not over, or ended less than 36 hours ago: its scores are "
+                      f"not final yet; run again later to fetch what is new (the month is fetched again once settled)")
             if cut is not None:
                 print(f"r/{subreddit} {month}: cut at {_iso(cut)} after {max_items} items (MAX_ITEMS_PER_MONTH): "
                       f"the rest of the month was not fetched")

@@ -253,3 +253,26 @@ def test_the_api_address_can_come_from_the_environment(api, tmp_path, monkeypatc
     assert len(pairs) and len(api.requests) == report["requests"] > 0
     monkeypatch.delenv("ARCTIC_SHIFT_URL")
     assert arctic_shift.ArcticShift().base_url == arctic_shift.BASE_URL
+
+
+def test_a_month_fetched_before_it_was_over_is_fetched_on_at_the_next_run(tmp_path, monkeypatch):
+    # pages of the current month (or one that ended < 36 h ago: the API's scores settle then) are not final
+    subs, coms = sample_records()
+    start, end = 1546300800, 1548979200  # 2019-01
+    middle = (start + end) // 2
+    month = [r for r in coms if start <= int(float(r["created_utc"])) < end]
+    with ArcticShiftStandIn(subs, coms) as full_api:
+        full, _ = arctic(tmp_path / "full", full_api.url, months=["2019-01"], subreddits=["cooking"])
+    monkeypatch.setattr(arctic_shift, "now", lambda: middle)
+    early = [r for r in coms if int(float(r["created_utc"])) < middle]
+    with ArcticShiftStandIn([s for s in subs if int(float(s["created_utc"])) < middle], early) as api:
+        first, report = arctic(tmp_path, api.url, months=["2019-01"], subreddits=["cooking"])
+    assert not report["fetched"][0]["settled"] and len(first) < len(full) and len(month) > len(early)
+    monkeypatch.setattr(arctic_shift, "now", lambda: end + 3 * 86400)
+    with ArcticShiftStandIn(subs, coms) as api:
+        again, report = arctic(tmp_path, api.url, months=["2019-01"], subreddits=["cooking"])
+        assert report["fetched"][0]["settled"] and report["requests"] > 0
+        pd.testing.assert_frame_equal(again, full)
+        api.requests.clear()
+        arctic(tmp_path, api.url, months=["2019-01"], subreddits=["cooking"])
+        assert api.requests == []  # a settled month, once complete, is not asked again
