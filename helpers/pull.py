@@ -40,7 +40,10 @@ def pull(source: str, paths: Paths, subreddits, months, *, comments_table: str =
     are passed to arctic_shift.ArcticShift (pace, tries, timeout)."""
     if source not in SOURCES:
         raise ValueError(f"unknown SOURCE {source!r}; choose one of: {', '.join(SOURCES)}")
-    subreddits = list(dict.fromkeys(check_subreddits(subreddits or [])))
+    firsts: dict[str, str] = {}
+    for name in check_subreddits(subreddits or []):
+        firsts.setdefault(name.lower(), name)  # once each, whatever the case, in the order given
+    subreddits = list(firsts.values())
     if not subreddits:
         raise ValueError("SUBREDDITS is empty: name at least one subreddit")
     months = check_months(months)

@@ -214,3 +214,18 @@ def test_top_level_only_keeps_only_comments_on_the_post():
                          com("e", "s1", "t1_b", "carol")])  # a reply to a reply
     assert join_pairs(subs, coms, ["cooking"], top_level_only=False)["reply_id"].tolist() == ["b", "e"]
     assert join_pairs(subs, coms, ["cooking"], top_level_only=True)["reply_id"].tolist() == ["b"]
+
+
+# 1/6. one subreddit written twice in other cases or forms ("Cooking", "/r/cooking") is pulled once
+def test_a_subreddit_named_twice_in_other_cases_is_pulled_once(tmp_path):
+    from arctic_shift_standin import ArcticShiftStandIn
+    from test_arctic_shift import FAST, sample_records
+
+    plain, report = pull.pull("sample", Paths(tmp_path), ["cooking"], MONTHS, progress=False)
+    messy, report = pull.pull("sample", Paths(tmp_path), ["Cooking", "/r/cooking", " R/COOKING "], MONTHS, progress=False)
+    assert report["subreddits"] == ["Cooking"]
+    pd.testing.assert_frame_equal(plain, messy)
+    with ArcticShiftStandIn(*sample_records()) as api:
+        _, report = pull.pull("arctic_shift", Paths(tmp_path / "a"), ["Cooking", "cooking"], ["2019-01"],
+                              progress=False, arctic_url=api.url, arctic_options=FAST)
+    assert [f["subreddit"] for f in report["fetched"]] == ["Cooking"]
