@@ -87,6 +87,9 @@ def pull(source: str, paths: Paths, subreddits, months, *, comments_table: str =
             f"Fix what they name, or choose other MONTHS or another SOURCE; the prepared files already on Drive were kept.")
     if not len(pairs):
         rule = " Comments must answer the post itself (TOP_LEVEL_ONLY=True); False takes replies at any depth." if top_level_only else ""
+        failures = [(f"r/{f['subreddit']} " if f.get("subreddit") else "") + f["month"] for f in report["failed_months"]]
+        if failures:
+            rule += f" Also, these failed (see the errors printed above; a rerun retries them): {', '.join(failures)}."
         raise NoPairsError(
             f"0 pairs from SOURCE={source!r} for SUBREDDITS={subreddits} in MONTHS={months or 'all'}: check the names "
             f"and that these subreddits had self posts with replies in those months, or choose other MONTHS.{rule} "

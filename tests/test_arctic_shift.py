@@ -276,3 +276,12 @@ def test_a_month_fetched_before_it_was_over_is_fetched_on_at_the_next_run(tmp_pa
         api.requests.clear()
         arctic(tmp_path, api.url, months=["2019-01"], subreddits=["cooking"])
         assert api.requests == []  # a settled month, once complete, is not asked again
+
+
+def test_no_pairs_after_a_failure_names_the_failure_too(api, tmp_path):
+    # one subreddit fails, the other has no self posts in that month: the error must not only blame the names
+    api.down.add("buildapc")
+    with pytest.raises(pull.NoPairsError) as error:
+        arctic(tmp_path, api.url, months=["2019-01"], subreddits=["buildapc", "AskHistorians"], arctic_options={"tries": 1})
+    message = str(error.value)
+    assert "0 pairs" in message and "r/buildapc 2019-01" in message and "failed" in message
