@@ -2,7 +2,7 @@
 
 API: https://github.com/ArthurHeitmann/arctic_shift/blob/master/api/README.md. `GET
 /api/posts/search` and `/api/comments/search` with `subreddit`, `after`, `before` (epoch seconds),
-`limit` (at most 100) and `sort=asc`; the answer is `{"data": [...]}` (or `{"error": "..."}`),
+`limit` (at most 100) and `sort=asc`; the answer is `{"data": [...]}` (or `{"data": null, "error": "..."}`),
 sorted by `created_utc`, with no score sort and no cursor: the next page starts at the last
 item's second (whether `after` is inclusive or not, nothing is lost or kept twice; only more than
 100 items created in one second, rare within one subreddit, cannot all be paged).
@@ -10,10 +10,11 @@ item's second (whether `after` is inclusive or not, nothing is lost or kept twic
 Per subreddit and month: the comments first, then the posts up to the same time. Each page is
 stored (trimmed to the fields the join needs) under raw/arctic_shift/<sub>/<YYYY-MM>/ as it
 arrives, so a rerun resumes where the last one stopped (a month fetched before it was over, or less
-than 36 hours after, when the API's scores settle, is fetched on, then again once settled). Polite by default: at most one request
-per `min_interval` seconds; timeouts, 429, 5xx and "slow down" answers are retried after a growing
-pause (Retry-After when given), and after `tries` a (subreddit, month) fails with a message that
-says what to do; the others go on. `max_items` caps the posts and the comments fetched per
+than 36 hours after, when the API's scores settle, is fetched on, then again once settled). Polite
+by default: at most one request per `min_interval` seconds; timeouts, 429, 5xx, "slow down" and
+"Query timed out" answers are retried after a growing pause (Retry-After or X-RateLimit-Reset when
+given; a server-side timeout with half the page size, as the API's docs advise), and after `tries`
+a (subreddit, month) fails with a message that says what to do; the others go on. `max_items` caps the posts and the comments fetched per
 subreddit and month: a busy subreddit then gives the month's first part, from its start to a cut
 time that the report names. Rows come out in the raw schema of the dump reader (same cleaning).
 """
@@ -54,8 +55,9 @@ class ArcticShiftError(RuntimeError):
 
 
 class ArcticShift:
-    """The API at `base_url` (default: $ARCTIC_SHIFT_URL, else the public one). A polite client: one request at a time, at most one per `min_interval` seconds, retries with
-    back-off on timeouts, 429, 5xx and "slow down" answers. `requests` counts the requests sent."""
+    """The API at `base_url` (default: $ARCTIC_SHIFT_URL, else the public one). A polite client: one
+    request at a time, at most one per `min_interval` seconds, retries with back-off on timeouts, 429,
+    5xx, "slow down" and "Query timed out" answers. `requests` counts the requests sent."""
 
     def __init__(self, base_url: str | None = None, *, min_interval: float = 1.0, tries: int = 5,
                  timeout: float = 60.0, backoff: float = 4.0, max_wait: float = 120.0, sleep=time.sleep):
@@ -304,7 +306,8 @@ def fetch(api: ArcticShift, folder, subreddits, months, *, max_items: int = 0, p
             fetched = len(comments["items"]) + len(posts["items"])
             settled = now() >= end + SETTLE_SECONDS
             report["fetched"].append({
-                "subreddit": subreddit, "month": month, "settled": settled, "comments": kept["comments"], "posts": kept["submissions"],
+                "subreddit": subreddit, "month": month, "settled": settled,
+                "comments": kept["comments"], "posts": kept["submissions"],
                 "requests": api.requests - before, "cut_at": _iso(cut), "dropped_after_cut": fetched - sum(kept.values()),
                 "covers": f"{_iso(start)} to {_iso(cut or end)}"})
             if not settled:
