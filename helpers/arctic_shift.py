@@ -97,6 +97,7 @@ class ArcticShift:
             except requests.Timeout:
                 problem = f"no answer within {self.timeout:g} s"
                 self.retries["timeout"] += 1
+                self._smaller_page(params)
                 continue
             except requests.ConnectionError as error:
                 problem = f"connection failed ({type(error).__name__})"
@@ -113,9 +114,8 @@ class ArcticShift:
                 self.retries[str(response.status_code)] += 1
                 limited = response.status_code == 429 or str(response.headers.get("X-RateLimit-Remaining", "")).strip() == "0"
                 wait = max(wait, self._reset_wait(response.headers, retry_after=True, reset=limited))
-                if overloaded and isinstance(params.get("limit"), int):
-                    # the docs' advice for a query that timed out: a smaller `limit`, and try again
-                    params["limit"] = max(MIN_PAGE_LIMIT, params["limit"] // 2)
+                if overloaded:
+                    self._smaller_page(params)
                 continue
             if response.status_code >= 400 or message:
                 raise ArcticShiftError(f"the API refused {kind} search {params}: HTTP {response.status_code} "
@@ -127,6 +127,12 @@ class ArcticShift:
             self._respect_rate_limit(response.headers)
             return data
         raise ArcticShiftError(f"gave up after {self.tries} tries ({problem})")
+
+    @staticmethod
+    def _smaller_page(params):
+        """The docs' advice for a query that timed out: a smaller `limit`, and try again."""
+        if isinstance(params.get("limit"), int):
+            params["limit"] = max(MIN_PAGE_LIMIT, params["limit"] // 2)
 
     def _respect_rate_limit(self, headers):
         """If the API says no requests are left, wait for its reset (at most `max_wait`)."""

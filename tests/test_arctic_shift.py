@@ -285,3 +285,14 @@ def test_no_pairs_after_a_failure_names_the_failure_too(api, tmp_path):
         arctic(tmp_path, api.url, months=["2019-01"], subreddits=["buildapc", "AskHistorians"], arctic_options={"tries": 1})
     message = str(error.value)
     assert "0 pairs" in message and "r/buildapc 2019-01" in message and "failed" in message
+
+
+def test_no_answer_in_time_is_retried_with_a_smaller_page(api, tmp_path):
+    full, _ = arctic(tmp_path / "full", api.url, months=["2019-01"], subreddits=["cooking"])
+    api.requests.clear()
+    api.faults[:] = ["hang"]
+    api.hang_seconds = 1.0
+    pairs, report = arctic(tmp_path / "t", api.url, months=["2019-01"], subreddits=["cooking"],
+                           arctic_options={"timeout": 0.3})
+    assert report["retries"] == {"timeout": 1} and [int(p["limit"]) for _, _, p in api.requests[:2]] == [100, 50]
+    pd.testing.assert_frame_equal(pairs, full)
