@@ -124,7 +124,7 @@ def test_requests_are_paced(api, tmp_path):
     api.requests.clear()
     arctic(tmp_path, api.url, months=["2019-01"], subreddits=["buildapc"], arctic_options={"min_interval": 0.25})
     times = [t for t, _, _ in api.requests]
-    assert len(times) >= 3 and min(b - a for a, b in zip(times, times[1:])) >= 0.24
+    assert len(times) >= 3 and min(b - a for a, b in zip(times, times[1:])) >= 0.2  # 0.25 s apart, less arrival jitter
 
 
 def test_size_limit_cuts_the_month_and_says_so(api, tmp_path, capsys):
