@@ -2,23 +2,26 @@
 
 API: https://github.com/ArthurHeitmann/arctic_shift/blob/master/api/README.md. `GET
 /api/posts/search` and `/api/comments/search` with `subreddit`, `after`, `before` (epoch seconds),
-`limit` (at most 100) and `sort=asc`; the answer is `{"data": [...]}` (or `{"error": "..."}`),
+`limit` (at most 100) and `sort=asc`; the answer is `{"data": [...]}` (or `{"data": null, "error": "..."}`),
 sorted by `created_utc`, with no score sort and no cursor: the next page starts at the last
 item's second (whether `after` is inclusive or not, nothing is lost or kept twice; only more than
 100 items created in one second, rare within one subreddit, cannot all be paged).
 
 Per subreddit and month: the comments first, then the posts up to the same time. Each page is
 stored (trimmed to the fields the join needs) under raw/arctic_shift/<sub>/<YYYY-MM>/ as it
-arrives, so a rerun resumes where the last one stopped. Polite by default: at most one request
-per `min_interval` seconds; timeouts, 429, 5xx and "slow down" answers are retried after a growing
-pause (Retry-After when given), and after `tries` a (subreddit, month) fails with a message that
-says what to do; the others go on. `max_items` caps the posts and the comments fetched per
+arrives, so a rerun resumes where the last one stopped (a month fetched before it was over, or less
+than 36 hours after, when the API's scores settle, is fetched on, then again once settled). Polite
+by default: at most one request per `min_interval` seconds; timeouts, 429, 5xx, "slow down" and
+"Query timed out" answers are retried after a growing pause (Retry-After or X-RateLimit-Reset when
+given; a server-side timeout with half the page size, as the API's docs advise), and after `tries`
+a (subreddit, month) fails with a message that says what to do; the others go on. `max_items` caps the posts and the comments fetched per
 subreddit and month: a busy subreddit then gives the month's first part, from its start to a cut
 time that the report names. Rows come out in the raw schema of the dump reader (same cleaning).
 """
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import Counter
 from datetime import datetime, timezone
@@ -36,6 +39,14 @@ PAGE_LIMIT = 100  # the API's maximum per request
 # Fields kept in the stored pages (the API sends many more).
 FIELDS = {"comments": COMMENT_COLUMNS, "submissions": SUBMISSION_COLUMNS + ("domain", "url")}
 RETRY_STATUS = {429, 500, 502, 503, 504}
+# The API's own "try again" answers (any status): "Timeout. Maybe slow down a bit" (HTTP 422) and the
+# documented "Query timed out"; both are retried with half the page size (at least MIN_PAGE_LIMIT).
+SERVER_TIMEOUT = ("slow down", "timed out", "timeout")
+MIN_PAGE_LIMIT = 10
+# The API archives items as they are posted and updates them about 36 hours later (score, edits): the
+# pages of a month are final only when fetched that long after its end. Earlier ones are fetched on at the
+# next run (while the month goes on) and fetched again once it has settled.
+SETTLE_SECONDS = 36 * 3600
 USER_AGENT = "gpt2-bert-reddit-bot notebook 01 (https://github.com/gpt2-bert-reddit-bot/gpt2-bert-reddit-bot)"
 
 
@@ -44,19 +55,21 @@ class ArcticShiftError(RuntimeError):
 
 
 class ArcticShift:
-    """A polite client: one request at a time, at most one per `min_interval` seconds, retries with
-    back-off on timeouts, 429, 5xx and "slow down" answers. `requests` counts the requests sent."""
+    """The API at `base_url` (default: $ARCTIC_SHIFT_URL, else the public one). A polite client: one
+    request at a time, at most one per `min_interval` seconds, retries with back-off on timeouts, 429,
+    5xx, "slow down" and "Query timed out" answers. `requests` counts the requests sent."""
 
     def __init__(self, base_url: str | None = None, *, min_interval: float = 1.0, tries: int = 5,
                  timeout: float = 60.0, backoff: float = 4.0, max_wait: float = 120.0, sleep=time.sleep):
         import requests
 
-        self.base_url = (base_url or BASE_URL).rstrip("/")
+        self.base_url = (base_url or os.environ.get("ARCTIC_SHIFT_URL") or BASE_URL).rstrip("/")
         self.min_interval, self.tries, self.timeout = min_interval, tries, timeout
         self.backoff, self.max_wait, self.sleep = backoff, max_wait, sleep
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         self.requests = 0
+        self.last_limit = None  # the `limit` of the last answered request (smaller after a server timeout)
         self.retries: Counter = Counter()
         self._last = 0.0
 
@@ -71,6 +84,7 @@ class ArcticShift:
         import requests
 
         url = self.base_url + ENDPOINTS[kind]
+        params = dict(params)
         problem = ""
         for attempt in range(self.tries):
             if attempt:
@@ -83,6 +97,7 @@ class ArcticShift:
             except requests.Timeout:
                 problem = f"no answer within {self.timeout:g} s"
                 self.retries["timeout"] += 1
+                self._smaller_page(params)
                 continue
             except requests.ConnectionError as error:
                 problem = f"connection failed ({type(error).__name__})"
@@ -93,12 +108,14 @@ class ArcticShift:
             except ValueError:
                 body = {}
             message = str(body.get("error") or "") if isinstance(body, dict) else ""
-            if response.status_code in RETRY_STATUS or "slow down" in message.lower() or "timeout" in message.lower():
+            overloaded = any(word in message.lower() for word in SERVER_TIMEOUT)
+            if response.status_code in RETRY_STATUS or overloaded:
                 problem = f"HTTP {response.status_code}" + (f": {message}" if message else "")
                 self.retries[str(response.status_code)] += 1
-                retry_after = response.headers.get("Retry-After", "")
-                if retry_after.strip().isdigit():
-                    wait = max(wait, float(retry_after))
+                limited = response.status_code == 429 or str(response.headers.get("X-RateLimit-Remaining", "")).strip() == "0"
+                wait = max(wait, self._reset_wait(response.headers, retry_after=True, reset=limited))
+                if overloaded:
+                    self._smaller_page(params)
                 continue
             if response.status_code >= 400 or message:
                 raise ArcticShiftError(f"the API refused {kind} search {params}: HTTP {response.status_code} "
@@ -106,21 +123,77 @@ class ArcticShift:
             data = body.get("data") if isinstance(body, dict) else None
             if not isinstance(data, list):
                 raise ArcticShiftError(f"unexpected answer to {kind} search (no 'data' list): {response.text[:200]}")
+            self.last_limit = params.get("limit")
             self._respect_rate_limit(response.headers)
             return data
         raise ArcticShiftError(f"gave up after {self.tries} tries ({problem})")
 
+    @staticmethod
+    def _smaller_page(params):
+        """The docs' advice for a query that timed out: a smaller `limit`, and try again."""
+        if isinstance(params.get("limit"), int):
+            params["limit"] = max(MIN_PAGE_LIMIT, params["limit"] // 2)
+
     def _respect_rate_limit(self, headers):
         """If the API says no requests are left, wait for its reset (at most `max_wait`)."""
-        remaining, reset = headers.get("X-RateLimit-Remaining"), headers.get("X-RateLimit-Reset")
-        if remaining is None or not remaining.strip().isdigit() or int(remaining) > 0:
-            return
+        remaining = str(headers.get("X-RateLimit-Remaining") or "").strip()
         try:
-            reset = float(reset)
-        except (TypeError, ValueError):
-            reset = self.backoff
-        wait = reset - time.time() if reset > 1e9 else reset  # an epoch time, or seconds to wait
-        self.sleep(min(self.max_wait, max(wait, 0.0)))
+            if remaining == "" or float(remaining) > 0:
+                return
+        except ValueError:
+            return
+        wait = self._reset_wait(headers)
+        self.sleep(min(self.max_wait, wait if wait > 0 else self.backoff))
+
+    @staticmethod
+    def _reset_wait(headers, retry_after: bool = False, reset: bool = True) -> float:
+        """Seconds until the API's X-RateLimit-Reset (or Retry-After, if asked and given): seconds to wait,
+        an epoch time in seconds or milliseconds, or a date (HTTP or ISO 8601); 0 if absent or unreadable."""
+        values = ([headers.get("Retry-After")] if retry_after else []) + ([headers.get("X-RateLimit-Reset")] if reset else [])
+        for value in values:
+            value = str(value or "").strip()
+            if not value:
+                continue
+            try:
+                number = float(value)
+            except ValueError:
+                number = _date_seconds(value)
+                if number is None:
+                    continue
+            if number > 1e11:  # epoch milliseconds
+                number /= 1000
+            return max(number - time.time() if number > 1e9 else number, 0.0)
+        return 0.0
+
+
+def _date_seconds(value: str) -> float | None:
+    """Epoch seconds of an HTTP date ('Wed, 21 Oct 2015 07:28:00 GMT') or ISO 8601 date; None if neither."""
+    from email.utils import parsedate_to_datetime
+
+    for parse in (parsedate_to_datetime, lambda v: datetime.fromisoformat(v.replace("Z", "+00:00"))):
+        try:
+            when = parse(value)
+        except (TypeError, ValueError, IndexError):
+            continue
+        if when is not None:
+            return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
+    return None
+
+
+def now() -> float:
+    """The time (a function, so tests can move it)."""
+    return time.time()
+
+
+def _pages(folder: Path, kind: str) -> list[dict]:
+    """The readable stored pages of `kind`."""
+    pages = []
+    for path in _page_files(folder, kind):
+        try:
+            pages.append(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, UnicodeDecodeError):
+            pass
+    return [p for p in pages if isinstance(p, dict)]
 
 
 def _page_files(folder: Path, kind: str) -> list[Path]:
@@ -151,8 +224,13 @@ def fetch_kind(api: ArcticShift, folder: Path, kind: str, subreddit: str, start:
     """Fetch `kind` of `subreddit` created in [start, end) into page files in `folder`, resuming
     from the pages already there; stop at `max_items` items. Returns {"items", "complete"}."""
     items, last = _load_pages(folder, kind)
+    settled = now() >= end + SETTLE_SECONDS
+    if settled and any(page.get("fetched_at", end + SETTLE_SECONDS) < end + SETTLE_SECONDS for page in _pages(folder, kind)):
+        for path in _page_files(folder, kind):  # fetched before the month had settled: scores and items were not final
+            path.unlink()
+        items, last = [], None
     seen = {item["id"] for item in items}
-    if last is not None and last["end"] and last["before"] >= end:
+    if last is not None and last["end"] and last["before"] >= end and settled:
         return {"items": items, "complete": True}
     after = last["next_after"] if last is not None else start - 1  # "after" may be exclusive: start a second early
     number = len(_page_files(folder, kind))
@@ -172,10 +250,11 @@ def fetch_kind(api: ArcticShift, folder: Path, kind: str, subreddit: str, start:
             next_after = max(times) - 1
         else:
             next_after = max(max(times, default=after), after + 1)
-        complete = len(data) < PAGE_LIMIT
+        # a page shorter than asked ends the range (the client may have asked for less after a server timeout)
+        complete = len(data) < (getattr(api, "last_limit", None) or PAGE_LIMIT)
         number += 1
         write_json(folder / f"{kind}_{number:05d}.json", {"after": after, "before": end, "next_after": next_after,
-                                                           "end": complete, "items": new})
+                                                           "end": complete, "fetched_at": now(), "items": new})
         if bar is not None:
             bar.update(len(new))
             bar.set_postfix_str(f"{api.requests} requests, r/{subreddit} {kind}")
@@ -231,10 +310,15 @@ def fetch(api: ArcticShift, folder, subreddits, months, *, max_items: int = 0, p
                 kept[kind] = len(keep)
                 rows[kind] += [r for i in keep if (r := normalize_row(i, kind, drops)) is not None]
             fetched = len(comments["items"]) + len(posts["items"])
+            settled = now() >= end + SETTLE_SECONDS
             report["fetched"].append({
-                "subreddit": subreddit, "month": month, "comments": kept["comments"], "posts": kept["submissions"],
+                "subreddit": subreddit, "month": month, "settled": settled,
+                "comments": kept["comments"], "posts": kept["submissions"],
                 "requests": api.requests - before, "cut_at": _iso(cut), "dropped_after_cut": fetched - sum(kept.values()),
                 "covers": f"{_iso(start)} to {_iso(cut or end)}"})
+            if not settled:
+                print(f"r/{subreddit} {month}: the month is not over, or ended less than 36 hours ago: its scores are "
+                      f"not final yet; run again later to fetch what is new (the month is fetched again once settled)")
             if cut is not None:
                 print(f"r/{subreddit} {month}: cut at {_iso(cut)} after {max_items} items (MAX_ITEMS_PER_MONTH): "
                       f"the rest of the month was not fetched")

@@ -4,7 +4,8 @@ Table names are templates with `{ym}` (e.g. `fh-bigquery.reddit_comments.{ym}`, 
 for one table per month as the original used, or a name without `{ym}`: one table for all months
 (e.g. dumps loaded into your own dataset). Either way the query keeps each month by `created_utc`
 (a month's dump, and so a table loaded from it, holds a few rows of the next month), as the
-other sources do.
+other sources do. Old posts without `is_self` are recognised as the dump reader does when the posts
+table has `domain` and `url` columns (its schema is read first, for free).
 Before anything runs, a dry run per month prints the bytes its query would scan; if one is over
 the cap, nothing runs. The cap is also passed as `maximum_bytes_billed`. A month whose query fails
 is reported with its error and listed in the report, never skipped silently.
@@ -29,12 +30,27 @@ SELECT
 FROM `{comments}` AS a
 JOIN `{comments}` AS b ON b.parent_id = CONCAT('t1_', a.id)
 JOIN `{posts}` AS s ON a.link_id = CONCAT('t3_', s.id)
-WHERE s.is_self
+WHERE {self_post}
   AND LOWER(s.subreddit) IN ({subreddits})
   AND b.author != a.author
   AND b.author != s.author{top_level}{month_filter}
 """
 TOP_LEVEL = "\n  AND a.parent_id = a.link_id"
+# A self post. Old submissions (before ~2010) have no `is_self`: as the dump reader does (dumps.is_self_post),
+# one that links to itself (domain "self.<sub>", or a url to its own comments page) or has text is one.
+# Used when the posts table has these columns (its schema is read first; free); else the plain `s.is_self`.
+SELF_POST = ("COALESCE(s.is_self, STARTS_WITH(LOWER(IFNULL(s.domain, '')), 'self.')"
+             " OR STRPOS(IFNULL(s.url, ''), CONCAT('/comments/', s.id)) > 0 OR IFNULL(s.selftext, '') != '')")
+SELF_POST_PLAIN = "s.is_self"
+SELF_POST_COLUMNS = {"is_self", "domain", "url", "selftext", "id"}
+
+
+def has_columns(client, table: str, names) -> bool:
+    """Whether `table` has all the columns `names` (False if its schema cannot be read)."""
+    try:
+        return set(names) <= {field.name.lower() for field in client.get_table(table).schema}
+    except Exception:  # noqa: BLE001 - no permission or no such table: the query says so later
+        return False
 MONTH_FILTER = "\n  AND FORMAT_TIMESTAMP('%Y-%m', TIMESTAMP_SECONDS(CAST({t}.created_utc AS INT64))) = '{month}'"
 
 
@@ -56,13 +72,15 @@ def table_name(template: str, month: str) -> str:
     return template.replace("{ym}", month.replace("-", "_"))
 
 
-def month_query(comments_table: str, posts_table: str, month: str, subreddits, top_level_only: bool = False) -> str:
+def month_query(comments_table: str, posts_table: str, month: str, subreddits, top_level_only: bool = False,
+                infer_self: bool = True) -> str:
     """The original query for one month, with the subreddits (checked names) written in.
-    `top_level_only`: the comment must answer the post (the original's rule)."""
+    `top_level_only`: the comment must answer the post (the original's rule). `infer_self`: a post
+    without `is_self` (old ones) is a self post if it links to itself or has text (needs `domain`, `url`)."""
     names = ", ".join(f"'{s.lower()}'" for s in check_subreddits(subreddits))
     month_filter = "".join(MONTH_FILTER.format(t=t, month=month) for t in ("a", "b", "s"))
     return QUERY.format(comments=table_name(comments_table, month), posts=table_name(posts_table, month),
-                        subreddits=names, month_filter=month_filter,
+                        subreddits=names, month_filter=month_filter, self_post=SELF_POST if infer_self else SELF_POST_PLAIN,
                         top_level=TOP_LEVEL if top_level_only else "").strip()
 
 
@@ -116,16 +134,23 @@ def pull_bigquery(client, comments_table: str, posts_table: str, months, subredd
         raise ValueError("MONTHS is empty: the bigquery source runs one query per month ('YYYY-MM')")
     months = list(dict.fromkeys(months))  # a month listed twice is queried (and billed) once
     report = {"bytes_by_month": {}, "rows_by_month": {}, "failed_months": []}
-    queries = {m: month_query(comments_table, posts_table, m, subreddits, top_level_only) for m in months}
+    infer = {}  # posts table -> has the columns to recognise old self posts without is_self
+    for m in months:
+        table = table_name(posts_table, m)
+        if table not in infer:
+            infer[table] = has_columns(client, table, SELF_POST_COLUMNS)
+    queries = {m: month_query(comments_table, posts_table, m, subreddits, top_level_only,
+                              infer_self=infer[table_name(posts_table, m)]) for m in months}
+    report["old_self_posts_recognised"] = all(infer.values())
 
     def failed(month, error):
         message = f"{type(error).__name__}: {getattr(error, 'message', None) or error}"
         report["failed_months"].append({"month": month, "error": message})
         print(f"{month}: FAILED, {message}")
 
-    for month, sql in queries.items():  # dry runs: free, and nothing runs if one is over the cap
+    for month in months:  # dry runs: free, and nothing runs if one is over the cap
         try:
-            job = client.query(sql, job_config=bigquery.QueryJobConfig(dry_run=True, use_query_cache=False))
+            job = client.query(queries[month], job_config=bigquery.QueryJobConfig(dry_run=True, use_query_cache=False))
         except Exception as error:  # noqa: BLE001 - any API error fails this month, reported
             failed(month, error)
             continue

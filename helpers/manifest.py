@@ -2,8 +2,8 @@
 wrote them.
 
 `write_set` writes every file to a temporary name first (a full disk or a crash there replaces
-nothing), marks the manifest "being replaced", renames the files into place and completes
-`prepared/manifest.json` last: run id, source,
+nothing), marks the manifest "being replaced", renames the files into place (a rename that fails
+puts the previous files and manifest back) and completes `prepared/manifest.json` last: run id, source,
 subreddits, months, rows and sha256 of each file. `verify` (called by `exchange.read_table` for
 these files) checks a file against the manifest, so notebooks 02-05 know which run made what they
 read, and a set that is not one run's (a crash between the renames, a file copied in by hand) is
@@ -14,7 +14,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import secrets
+import shutil
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -49,7 +52,7 @@ def new_run_id() -> str:
 
 def write_set(tables: dict[str, pd.DataFrame], paths: Paths, about: dict | None = None) -> dict:
     """Write the prepared tables as one set, then the manifest; returns the manifest."""
-    from .exchange import _where, atomic_path, check_table, write_json
+    from .exchange import _where, check_table, write_json
 
     checked = {}
     for key, table in tables.items():
@@ -59,18 +62,61 @@ def write_set(tables: dict[str, pd.DataFrame], paths: Paths, about: dict | None 
                 **(about or {}), "files": {}}
     if "bert_real" in tables and "subreddit" in tables["bert_real"]:
         manifest["subreddits_in_data"] = sorted(tables["bert_real"]["subreddit"].dropna().astype(str).unique().tolist())
-    with contextlib.ExitStack() as stack:  # every file is written before any is renamed into place
-        for key, (path, table) in checked.items():
-            tmp = stack.enter_context(atomic_path(path))
+    manifest_path = paths.file("prepared_manifest")
+    previous = manifest_path.read_bytes() if manifest_path.is_file() else None
+    written: dict[str, tuple[Path, Path]] = {}
+    try:
+        for key, (path, table) in checked.items():  # every file is written before any is renamed into place
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            os.close(fd)
+            written[key] = (path, Path(tmp))
             table.to_csv(tmp, index=False)
-            manifest["files"][key] = {"path": paths.relative(path), "rows": len(table), "bytes": tmp.stat().st_size,
-                                      "sha256": sha256(tmp)}
-        # before the renames: a manifest saying the set is being replaced, so that a crash between
+            os.chmod(tmp, 0o644)
+            manifest["files"][key] = {"path": paths.relative(path), "rows": len(table), "bytes": Path(tmp).stat().st_size,
+                                      "sha256": sha256(Path(tmp))}
+        # before the renames: a manifest saying the set is being replaced, so that a process killed between
         # them is seen by every reader (and not taken for the old set or for a set without manifest)
-        write_json(paths.file("prepared_manifest"), {**manifest, "complete": False})
-    manifest["complete"] = True
-    write_json(paths.file("prepared_manifest"), manifest)
+        write_json(manifest_path, {**manifest, "complete": False})
+        _swap_in(written.values(), manifest_path, previous)
+        manifest["complete"] = True
+        write_json(manifest_path, manifest)
+    finally:
+        for _, tmp in written.values():
+            if tmp.exists():
+                tmp.unlink()
     return manifest
+
+
+def _swap_in(files, manifest_path: Path, previous: bytes | None):
+    """Rename each (path, tmp) into place, the old file kept aside; if a rename fails, put every old file
+    and the old manifest back (the previous set stays usable) and raise."""
+    moved: list[tuple[Path, Path | None]] = []
+    try:
+        for path, tmp in files:
+            backup = path.with_name(f".{path.name}.previous") if path.exists() else None
+            if backup is not None:  # a copy: the file is never missing, even if the process dies here
+                shutil.copy2(path, backup)
+            moved.append((path, backup))
+            os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(BaseException):  # a process that is going away may not finish this
+            for path, backup in reversed(moved):
+                if backup is not None and backup.exists():
+                    os.replace(backup, path)
+                elif backup is None and path.exists():
+                    path.unlink()
+            if previous is None:
+                manifest_path.unlink()
+            else:
+                from .exchange import atomic_path
+
+                with atomic_path(manifest_path) as tmp:
+                    tmp.write_bytes(previous)
+        raise
+    for _, backup in moved:
+        if backup is not None and backup.exists():
+            backup.unlink()
 
 
 def read(paths: Paths) -> dict | None:

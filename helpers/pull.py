@@ -40,7 +40,10 @@ def pull(source: str, paths: Paths, subreddits, months, *, comments_table: str =
     are passed to arctic_shift.ArcticShift (pace, tries, timeout)."""
     if source not in SOURCES:
         raise ValueError(f"unknown SOURCE {source!r}; choose one of: {', '.join(SOURCES)}")
-    subreddits = list(dict.fromkeys(check_subreddits(subreddits or [])))
+    firsts: dict[str, str] = {}
+    for name in check_subreddits(subreddits or []):
+        firsts.setdefault(name.lower(), name)  # once each, whatever the case, in the order given
+    subreddits = list(firsts.values())
     if not subreddits:
         raise ValueError("SUBREDDITS is empty: name at least one subreddit")
     months = check_months(months)
@@ -84,6 +87,9 @@ def pull(source: str, paths: Paths, subreddits, months, *, comments_table: str =
             f"Fix what they name, or choose other MONTHS or another SOURCE; the prepared files already on Drive were kept.")
     if not len(pairs):
         rule = " Comments must answer the post itself (TOP_LEVEL_ONLY=True); False takes replies at any depth." if top_level_only else ""
+        failures = [(f"r/{f['subreddit']} " if f.get("subreddit") else "") + f["month"] for f in report["failed_months"]]
+        if failures:
+            rule += f" Also, these failed (see the errors printed above; a rerun retries them): {', '.join(failures)}."
         raise NoPairsError(
             f"0 pairs from SOURCE={source!r} for SUBREDDITS={subreddits} in MONTHS={months or 'all'}: check the names "
             f"and that these subreddits had self posts with replies in those months, or choose other MONTHS.{rule} "

@@ -3,12 +3,13 @@
     with ArcticShiftStandIn(submissions, comments) as api:   # lists of raw reddit records
         api.url                                               # base URL for helpers.arctic_shift
 
-`GET /api/posts/search` and `/api/comments/search` with `subreddit` (any case), `after`/`before`
+`GET /api/posts/search` and `/api/comments/search` with `subreddit` (any case, an `r/` prefix ignored),
+`fields` (comma separated), `after`/`before`
 (epoch seconds or ISO dates; exclusive, or `after` inclusive with `after_inclusive`), `limit` (1-100, default 25; else HTTP 400 with
 `{"error": ...}`), `sort` (`asc`/`desc` by `created_utc`). The answer is `{"data": [...]}`; items
 carry extra fields as the real ones do. Faults for tests: `faults` is a list popped once per
 request (an HTTP status such as 429 or 503, "slow_down" for the API's "Timeout. Maybe slow down a
-bit", "hang" for an answer after `hang_seconds`); `down` is a set of subreddits that always answer
+bit" (HTTP 422), "query_timed_out" for its documented "Query timed out", "hang" for an answer after `hang_seconds`); `down` is a set of subreddits that always answer
 503. `requests` records (monotonic time, path, params) of every request.
 """
 from __future__ import annotations
@@ -66,9 +67,11 @@ class ArcticShiftStandIn:
         if fault == "hang":
             time.sleep(self.hang_seconds)
         elif fault == "slow_down":
-            return 422, {}, {"error": "Timeout. Maybe slow down a bit"}
+            return 422, {}, {"data": None, "error": "Timeout. Maybe slow down a bit"}
+        elif fault == "query_timed_out":  # api/README.md, "Query timeout"
+            return 400, {}, {"data": None, "error": "Query timed out"}
         elif isinstance(fault, int):
-            return fault, ({"Retry-After": "1"} if fault == 429 else {}), {"error": f"HTTP {fault}"}
+            return fault, ({"Retry-After": "1"} if fault == 429 else {}), {"data": None, "error": f"HTTP {fault}"}
         if path not in self.items:
             return 404, {}, {"error": "Not found"}
         if params.get("subreddit", "").lower() in self.down:
@@ -81,12 +84,16 @@ class ArcticShiftStandIn:
             return 400, {}, {"error": f"Invalid parameter: {error}"}
         if not 1 <= limit <= 100:
             return 400, {}, {"error": "limit must be between 1 and 100"}
-        sub = params.get("subreddit", "").lower()
+        sub = params.get("subreddit", "").lower().removeprefix("/").removeprefix("r/")  # docs: an r/ prefix is ignored
         rows = [r for r in self.items[path] if (not sub or str(r["subreddit"]).lower() == sub)
                 and (after <= r["created_utc"] if self.after_inclusive else after < r["created_utc"]) and r["created_utc"] < before]
         if params.get("sort", "desc") == "desc":
             rows = rows[::-1]
-        return 200, dict(self.headers), {"data": rows[:limit]}
+        rows = rows[:limit]
+        if params.get("fields"):  # docs: a comma separated list of the fields to return
+            wanted = [f.strip() for f in params["fields"].split(",")]
+            rows = [{f: r[f] for f in wanted if f in r} for r in rows]
+        return 200, dict(self.headers), {"data": rows}
 
 
 def _handler(standin: ArcticShiftStandIn):

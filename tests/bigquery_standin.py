@@ -5,7 +5,7 @@
 
 It answers what `client.query(sql, job_config).result()` calls: `POST /projects/<p>/jobs` (jobs.insert;
 dry runs answer with the bytes the query would scan), `GET /projects/<p>/queries/<job>` (getQueryResults,
-with paging by `maxResults`/`pageToken`) and `GET /projects/<p>/jobs/<job>`. The SQL is BigQuery's; it is
+with paging by `maxResults`/`pageToken`), `GET /projects/<p>/jobs/<job>` and `GET .../datasets/<d>/tables/<t>` (the schema). The SQL is BigQuery's; it is
 transpiled with sqlglot and executed by DuckDB over the small tables given. Bytes a query scans are
 the size of the tables it names (their rows as JSON), so a test can set a cap above or below them;
 `maximumBytesBilled` is enforced like BigQuery does. `executed` lists the queries that really ran.
@@ -119,6 +119,21 @@ class BigQueryStandIn:
         self.jobs[ref["jobId"]] = {"job": job, "schema": schema, "rows": rows}
         return 200, job
 
+    def get_table(self, project: str, dataset: str, table: str) -> tuple[int, dict]:
+        """tables.get: the table's schema (column names and types), as `client.get_table` reads it."""
+        name = f"{project}.{dataset}.{table}"
+        if name.lower() not in self.tables:
+            return _error(404, "notFound", f"Not found: Table {name}")
+        local, size = self.tables[name.lower()]
+        with self.lock:
+            described = self.db.execute(f"DESCRIBE {local}").fetchall()
+            rows = self.db.execute(f"SELECT COUNT(*) FROM {local}").fetchone()[0]
+        fields = [{"name": col, "type": TYPES.get(str(kind).upper(), "STRING"), "mode": "NULLABLE"}
+                  for col, kind, *_ in described]
+        return 200, {"kind": "bigquery#table", "id": f"{project}:{dataset}.{table}", "type": "TABLE",
+                     "tableReference": {"projectId": project, "datasetId": dataset, "tableId": table},
+                     "schema": {"fields": fields}, "numRows": str(rows), "numBytes": str(size)}
+
     def query_results(self, job_id: str, params: dict) -> tuple[int, dict]:
         if job_id not in self.jobs:
             return _error(404, "notFound", f"Not found: Job {self.project}:US.{job_id}")
@@ -189,6 +204,8 @@ def _handler(standin: BigQueryStandIn):
             params = parse_qs(url.query)
             if m := re.fullmatch(r"(?:/bigquery/v2)?/projects/[^/]+/queries/([^/]+)", url.path):
                 return self._send(*standin.query_results(m.group(1), params))
+            if m := re.fullmatch(r"(?:/bigquery/v2)?/projects/([^/]+)/datasets/([^/]+)/tables/([^/]+)", url.path):
+                return self._send(*standin.get_table(*m.groups()))
             if m := re.fullmatch(r"(?:/bigquery/v2)?/projects/[^/]+/jobs/([^/]+)", url.path):
                 job = standin.jobs.get(m.group(1))
                 return self._send(*(200, job["job"]) if job else _error(404, "notFound", "Not found: Job"))

@@ -48,8 +48,8 @@ def test_a_crash_between_the_renames_is_seen_by_readers(tmp_path, monkeypatch):
 
     def replace(src, dst):
         renames.append(dst)
-        if len(renames) == 3:  # the "being replaced" manifest and one prepared file are in place, then the process dies
-            raise KeyboardInterrupt
+        if len(renames) >= 3:  # the "being replaced" manifest and one prepared file are in place, then the process
+            raise KeyboardInterrupt  # dies: nothing more is renamed (no putting back either)
         return real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", replace)
@@ -59,9 +59,9 @@ def test_a_crash_between_the_renames_is_seen_by_readers(tmp_path, monkeypatch):
     for key in manifest.PREPARED:
         with pytest.raises(exchange.ExchangeError, match="stopped while replacing the prepared files"):
             exchange.read_table(Paths(tmp_path), key)
-    assert not [p for p in (tmp_path / "prepared").iterdir() if p.name.startswith(".")]  # no temp files left
     write_run(tmp_path, ["2019-02"])  # rerunning 01 mends it
     assert all(len(exchange.read_table(Paths(tmp_path), key)) for key in manifest.PREPARED)
+    assert not [p for p in (tmp_path / "prepared").iterdir() if p.name.startswith(".")]  # no temp files left
 
 
 def test_files_without_a_manifest_still_read_and_say_so(tmp_path):
@@ -75,3 +75,26 @@ def test_manifest_records_what_01_was_asked(tmp_path):
     written = write_run(tmp_path, ["2019-01"], subreddits=SUBREDDITS, top_level_only=True)
     on_disk = json.loads((tmp_path / "prepared" / "manifest.json").read_text())
     assert on_disk == written and on_disk["top_level_only"] is True and on_disk["subreddits"] == SUBREDDITS
+
+
+def test_a_failed_rename_puts_the_previous_set_back(tmp_path, monkeypatch):
+    # a Drive folder can refuse a rename (quota, a sync conflict): the run fails, the previous set stays usable
+    before = write_run(tmp_path, ["2019-01"])
+    old = {key: (tmp_path / "prepared" / f"{key}.csv").read_bytes() for key in manifest.PREPARED}
+    real_replace, renames = os.replace, []
+
+    def replace(src, dst):
+        renames.append(dst)
+        if str(dst).endswith("bert_real.csv") and not str(src).endswith(".previous"):
+            raise OSError(5, "Input/output error")  # the last prepared file cannot be put in place
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(OSError, match="Input/output"):
+        write_run(tmp_path, ["2019-02"])
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert manifest.read(Paths(tmp_path)) == before
+    for key in manifest.PREPARED:
+        assert (tmp_path / "prepared" / f"{key}.csv").read_bytes() == old[key]
+        assert len(exchange.read_table(Paths(tmp_path), key))
+    assert not [p for p in (tmp_path / "prepared").iterdir() if p.name.startswith(".")]

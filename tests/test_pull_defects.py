@@ -214,3 +214,71 @@ def test_top_level_only_keeps_only_comments_on_the_post():
                          com("e", "s1", "t1_b", "carol")])  # a reply to a reply
     assert join_pairs(subs, coms, ["cooking"], top_level_only=False)["reply_id"].tolist() == ["b", "e"]
     assert join_pairs(subs, coms, ["cooking"], top_level_only=True)["reply_id"].tolist() == ["b"]
+
+
+# 1/6. one subreddit written twice in other cases or forms ("Cooking", "/r/cooking") is pulled once
+def test_a_subreddit_named_twice_in_other_cases_is_pulled_once(tmp_path):
+    from arctic_shift_standin import ArcticShiftStandIn
+    from test_arctic_shift import FAST, sample_records
+
+    plain, report = pull.pull("sample", Paths(tmp_path), ["cooking"], MONTHS, progress=False)
+    messy, report = pull.pull("sample", Paths(tmp_path), ["Cooking", "/r/cooking", " R/COOKING "], MONTHS, progress=False)
+    assert report["subreddits"] == ["Cooking"]
+    pd.testing.assert_frame_equal(plain, messy)
+    with ArcticShiftStandIn(*sample_records()) as api:
+        _, report = pull.pull("arctic_shift", Paths(tmp_path / "a"), ["Cooking", "cooking"], ["2019-01"],
+                              progress=False, arctic_url=api.url, arctic_options=FAST)
+    assert [f["subreddit"] for f in report["fetched"]] == ["Cooking"]
+
+
+# "All sources give the same pairs on the same data", with messy real-shaped records of our own
+@pytest.mark.parametrize("top_level_only", [True, False])
+def test_messy_data_gives_the_same_pairs_from_every_source(tmp_path, top_level_only):
+    from arctic_shift_standin import ArcticShiftStandIn
+    from test_arctic_shift import FAST
+
+    old = 1199145600  # 2008-01, the main subreddit; posts without is_self
+    subs = [sub(1, subreddit="Cooking"), sub(2, t=FEB - 1, selftext=""), sub(3, is_self=False, selftext=""),
+            sub(4, t=JAN, score=None),
+            dict(id="o1", title="what do you cook?", selftext="", author="op", subreddit="reddit.com", created_utc=old + 5,
+                 score=5, domain="self.reddit.com", url="http://www.reddit.com/r/reddit.com/comments/o1/what/"),
+            dict(id="o2", title="a link", selftext="", author="op", subreddit="reddit.com", created_utc=old + 5, score=5,
+                 domain="example.com", url="http://example.com/")]
+    coms = [com("a", "s1", "t3_s1", "alice", subreddit="Cooking"), com("b", "s1", "t1_a", "bob", subreddit="COOKING"),
+            com("c", "s1", "t1_b", "carol"), com("d", "s1", "t1_c", "dave", score=None),
+            com("e", "s2", "t3_s2", "erin", t=FEB - 1), com("f", "s2", "t1_e", "frank", t=FEB),  # reply next month
+            com("g", "s3", "t3_s3", "gina"), com("h", "s3", "t1_g", "hal"),  # under a link post
+            com("i", "s4", "t3_s4", "ivy", t=JAN), com("j", "s4", "t1_i", "op"), com("k", "s4", "t1_i", "[deleted]"),
+            com("l", "s4", "t1_i", "liz", body="[removed]"), com("m", "s4", "t1_i", "max", t=JAN + 2, body="second"),
+            com("n", "o1", "t3_o1", "nat", t=old + 10, subreddit="reddit.com"),
+            com("p", "o1", "t1_n", "pam", t=old + 20, subreddit="reddit.com"),
+            com("q", "o2", "t3_o2", "quin", t=old + 10, subreddit="reddit.com"),
+            com("r", "o2", "t1_q", "rob", t=old + 20, subreddit="reddit.com")]
+    names, months = ["r/Cooking", " reddit.com "], ["2019-01", "2008-01", "2019-02"]
+    month = lambda r: pd.Timestamp(int(r["created_utc"]), unit="s").strftime("%Y-%m")  # noqa: E731
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for m in ("2008-01", "2019-01", "2019-02"):
+        write_zst(raw / f"RS_{m}.zst", ndjson([dict(r, created_utc=str(r["created_utc"])) for r in subs if month(r) == m]))
+        write_zst(raw / f"RC_{m}.zst", ndjson([r for r in coms if month(r) == m]))
+    results = {"dumps": pull.pull("dumps", Paths(tmp_path / "d"), names, months, dumps_folder=raw, progress=False,
+                                  top_level_only=top_level_only)[0]}
+    tables = {}
+    for rows, name in ((subs, "posts"), (coms, "comments")):
+        df = pd.DataFrame(rows).assign(score=lambda d: d["score"].astype("Int64"))
+        for m in ("2008-01", "2019-01", "2019-02"):
+            tables[f"p.reddit_{name}.{m.replace('-', '_')}"] = df[df.apply(month, axis=1) == m]
+    with BigQueryStandIn(tables, project="p") as standin:
+        results["bigquery"] = pull.pull("bigquery", Paths(tmp_path / "b"), names, months,
+                                        comments_table="p.reddit_comments.{ym}", posts_table="p.reddit_posts.{ym}",
+                                        bigquery_client=standin.client(), progress=False, top_level_only=top_level_only)[0]
+    with ArcticShiftStandIn(subs, coms) as api:
+        results["arctic_shift"] = pull.pull("arctic_shift", Paths(tmp_path / "a"), names, months, progress=False,
+                                            arctic_url=api.url, arctic_options=FAST, top_level_only=top_level_only)[0]
+    key = ["comment_id", "reply_id"]
+    expected = [("a", "b"), ("i", "k"), ("i", "l"), ("i", "m"), ("n", "p")]  # cleaning (deleted, removed) comes later
+    expected += [] if top_level_only else [("b", "c"), ("c", "d")]
+    for source, pairs in results.items():
+        assert sorted(map(tuple, pairs[key].to_numpy())) == sorted(expected), source
+        pd.testing.assert_frame_equal(pairs.drop(columns=["subreddit"]), results["dumps"].drop(columns=["subreddit"]),
+                                      check_dtype=False, obj=source)
