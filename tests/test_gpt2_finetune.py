@@ -102,6 +102,17 @@ def test_memory_check_uses_what_tensorflow_can_allocate_and_names_the_setting():
     assert ft.parameter_count(ft.KNOWN_HPARAMS["124M"]) == pytest.approx(124.4e6, rel=0.01)
 
 
+def test_memory_check_names_batch_size_when_only_a_smaller_batch_fits():
+    """124M with BATCH_SIZE=4 does not fit a T4 but BATCH_SIZE=1 does: the warning must say so,
+    not "use a GPU with more memory"."""
+    table, warning = ft.memory_check("124M", 4, 1, T4_GIB)
+    assert warning and "BATCH_SIZE = 1" in warning and "more memory" not in warning
+    assert list(table["BATCH_SIZE"]) == [4, 1] and list(table["fits"]) == [False, True]
+    table, warning = ft.memory_check("355M", 2, 5, T4_GIB)
+    assert "BATCH_SIZE = 1" in warning and "MODEL_SIZE = '124M'" in warning
+    assert ft.memory_check("124M", 1, 1, T4_GIB)[1] is None
+
+
 OOM = """
 import gpt_2_simple as gpt2, tensorflow as tf
 from pathlib import Path
