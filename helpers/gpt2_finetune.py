@@ -199,6 +199,21 @@ class OutOfMemory(RuntimeError):
     """Fine-tuning ran out of GPU memory; the message names the setting to change."""
 
 
+# How a GPU out-of-memory shows when it is not a ResourceExhaustedError: a host-to-GPU copy into a
+# tensor that could not be allocated, or cuBLAS/cuDNN failing to allocate their workspace.
+OOM_MARKERS = ("out of memory", "oom when allocating", "dst tensor is not initialized", "alloc_failed",
+               "failed to allocate")
+
+
+def is_out_of_memory(error: Exception) -> bool:
+    """True for TensorFlow's ResourceExhaustedError and for internal errors that mean the GPU ran out of memory."""
+    import tensorflow as tf
+
+    if isinstance(error, tf.errors.ResourceExhaustedError):
+        return True
+    return any(marker in str(error).lower() for marker in OOM_MARKERS)
+
+
 def memory_advice(model: str, accumulate_gradients: int, only_transformer_layers: bool, batch_size: int = 1) -> str:
     """What to change, in order of least cost to quality, when fine-tuning does not fit."""
     steps = []
@@ -284,7 +299,9 @@ def finetune(dataset: Path, base_dir: Path, run_dir: Path, *, steps: int, work_d
                               only_train_transformer_layers=only_transformer_layers, restore_from="latest",
                               save_every=n + 1, sample_every=sample_every if sample_every > 0 else steps + 1,
                               sample_length=sample_length, print_every=print_every, max_checkpoints=1)
-            except tf.errors.ResourceExhaustedError as error:
+            except (tf.errors.ResourceExhaustedError, tf.errors.InternalError) as error:
+                if not is_out_of_memory(error):
+                    raise
                 advice = memory_advice(base_dir.name, accumulate_gradients, only_transformer_layers, batch_size)
                 raise OutOfMemory(f"GPT-2 {base_dir.name} ran out of GPU memory while fine-tuning "
                                   f"(ACCUMULATE_GRADIENTS={accumulate_gradients}, ONLY_TRANSFORMER_LAYERS="

@@ -136,6 +136,35 @@ def test_out_of_memory_says_which_setting_to_change(tmp_path):
     assert "set ACCUMULATE_GRADIENTS = 1, then ONLY_TRANSFORMER_LAYERS = True, then MODEL_SIZE = '124M'" in message
 
 
+GPU_ERROR = """
+import gpt_2_simple as gpt2, tensorflow as tf
+from pathlib import Path
+from helpers import gpt2_finetune as ft
+def finetune(*a, **k):
+    raise tf.errors.InternalError(None, None, args["text"])
+gpt2.finetune = finetune
+root = Path(args["root"])
+try:
+    ft.finetune(root / "train.csv", root / "base" / "124M", root / "drive" / "run1", steps=10,
+                batch_size=2, work_dir=root / "work")
+    result = {"kind": None}
+except ft.OutOfMemory as e:
+    result = {"kind": "OutOfMemory", "message": str(e)}
+except tf.errors.InternalError as e:
+    result = {"kind": "InternalError"}
+"""
+
+
+def test_gpu_out_of_memory_reported_as_an_internal_error_says_what_to_change(tmp_path):
+    """On a GPU, running out of memory also surfaces as InternalError ("Dst tensor is not
+    initialized", cuBLAS/cuDNN allocation failures); other internal errors pass through unchanged."""
+    got = run(GPU_ERROR, root=str(tmp_path), text="Dst tensor is not initialized.")
+    assert got["kind"] == "OutOfMemory" and "set BATCH_SIZE = 1" in got["message"]
+    got = run(GPU_ERROR, root=str(tmp_path), text="Blas GEMM launch failed : a.shape=(1024, 768), m=1024: CUBLAS_STATUS_ALLOC_FAILED")
+    assert got["kind"] == "OutOfMemory"
+    assert run(GPU_ERROR, root=str(tmp_path), text="some unrelated internal failure")["kind"] == "InternalError"
+
+
 DEFAULT_RUN = """
 from pathlib import Path
 from helpers import gpt2_finetune as ft, tiny_gpt2
