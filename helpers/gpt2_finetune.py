@@ -400,10 +400,16 @@ def plot_loss(history: pd.DataFrame, smooth: int = 10):
     return fig
 
 
-def reset_run(run_dir: Path) -> None:
-    """Delete a run folder (checkpoints, split, events) to start afresh."""
-    if Path(run_dir).exists():
-        shutil.rmtree(run_dir)
+def reset_run(run_dir: Path) -> int:
+    """Delete a run folder (checkpoints, split, events) to start afresh; says and returns the bytes
+    deleted (on Drive they go to its Trash)."""
+    run_dir = Path(run_dir)
+    if not run_dir.exists():
+        return 0
+    size = sum(p.stat().st_size for p in run_dir.rglob("*") if p.is_file())
+    shutil.rmtree(run_dir)
+    print(f"RESTART: deleted {run_dir.name}/ ({size / 1e9:.3f} GB; on Drive this goes to Drive's Trash)")
+    return size
 
 
 def warn(message: str | None) -> None:

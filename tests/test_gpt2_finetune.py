@@ -222,3 +222,15 @@ def test_restart_does_not_bring_back_the_old_runs_checkpoint(tmp_path):
     fresh = run(DEFAULT_RUN, root=str(tmp_path), steps=4, save_every=4, work="runtime")
     assert (fresh["steps_before"], fresh["steps_total"]) == (0, 4)
     assert sorted(drive_sync.checkpoint_steps(tmp_path / "drive" / "gpt2" / "run1")) == [4]
+
+
+def test_restart_says_what_it_sends_to_drives_trash(tmp_path, capsys):
+    """RESTART deletes the run folder on Drive: those bytes go to Trash too, and the user is told."""
+    run_dir = tmp_path / "drive" / "gpt2" / "run1"
+    run_dir.mkdir(parents=True)
+    (run_dir / "model-500.data-00000-of-00001").write_bytes(b"x" * 3_000_000)
+    (run_dir / "counter").write_text("500\n")
+    assert ft.reset_run(run_dir) == 3_000_004
+    out = capsys.readouterr().out
+    assert "0.00 GB" not in out and "Trash" in out and "run1" in out
+    assert not run_dir.exists() and ft.reset_run(run_dir) == 0
