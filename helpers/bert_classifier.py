@@ -307,7 +307,9 @@ def train(model, features: dict, labels, *, epochs: int, batch_size: int, learni
 
     With `backup_dir` (on Drive), Keras' BackupAndRestore saves weights, optimizer and epoch there
     after every epoch (one checkpoint, replaced each time) and deletes it when training ends; a
-    rerun after a disconnect restores it and trains only the epochs still missing."""
+    rerun after a disconnect restores it and trains only the epochs still missing. A backup made
+    with other data, settings or a classifier of another shape is not resumed: it is deleted
+    (saying so) and training starts afresh."""
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)
@@ -319,6 +321,8 @@ def train(model, features: dict, labels, *, epochs: int, batch_size: int, learni
                   metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     callbacks = list(extra_callbacks)
     if backup_dir is not None:
+        _claim_backup(Path(backup_dir), _backup_key(model, features, labels, epochs, batch_size, learning_rate,
+                                                   warmup_fraction, weight_decay, class_weight, seed))
         callbacks.insert(0, tf.keras.callbacks.BackupAndRestore(str(backup_dir), save_freq="epoch", delete_checkpoint=True))
     # Length-bucketed batches, each padded to its longest pair, shuffled across buckets each epoch.
     data = batched_dataset(features, labels, batch_size, seed=seed)
@@ -331,6 +335,37 @@ def train(model, features: dict, labels, *, epochs: int, batch_size: int, learni
 
         shutil.rmtree(backup_dir, ignore_errors=True)
     return history
+
+
+BACKUP_KEY = "training.key"  # in the backup folder: what the backup was made from
+
+
+def _backup_key(model, features: dict, labels, *settings) -> str:
+    """A fingerprint of what training depends on: the rows, the labels, the settings and the
+    classifier's variable shapes (not names: Keras numbers layers per process)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in INPUT_NAMES:
+        digest.update(np.ascontiguousarray(features[name]).tobytes())
+    digest.update(np.ascontiguousarray(labels).tobytes())
+    digest.update(repr(settings).encode())
+    digest.update(repr([tuple(v.shape) for v in model.weights]).encode())
+    return digest.hexdigest()
+
+
+def _claim_backup(backup_dir: Path, key: str) -> None:
+    """Keep a backup made from the same data and settings (to resume it); delete any other."""
+    import shutil
+
+    key_file = backup_dir / BACKUP_KEY
+    if backup_dir.exists() and not (key_file.is_file() and key_file.read_text(encoding="utf-8").strip() == key):
+        size = sum(p.stat().st_size for p in backup_dir.rglob("*") if p.is_file())
+        shutil.rmtree(backup_dir)
+        print(f"A training backup in {backup_dir} was made with other data, settings or classifier and is not "
+              f"resumed: deleted ({size / 1e9:.2f} GB to Drive's Trash); training starts from epoch 1.")
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(key, encoding="utf-8")
 
 
 def backup_bytes(model) -> int:

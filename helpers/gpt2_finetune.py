@@ -129,18 +129,22 @@ def memory_check(model: str, batch_size: int, accumulate_gradients: int, gpu_tot
     """A table of the estimate for the chosen setting and the ones that need less, against what
     TensorFlow can use of the GPU (less MARGIN_GIB); and a warning naming what to change, or None."""
     hp = model_hparams(model, base_dir)
-    options = [(model, accumulate_gradients, only_transformer_layers)]
+    # The chosen setting, then each change in memory_advice's order, one more at a time.
+    options = [(model, batch_size, accumulate_gradients, only_transformer_layers)]
+    if batch_size > 1:
+        options.append((model, 1, accumulate_gradients, only_transformer_layers))
     if accumulate_gradients > 1:
-        options.append((model, 1, only_transformer_layers))
+        options.append((model, 1, 1, only_transformer_layers))
     if not only_transformer_layers and model not in ("124M", "tiny"):
-        options.append((model, 1, True))
+        options.append((model, 1, 1, True))
     if model in SMALLER:
-        options.append((SMALLER[model], 1, False))
+        options.append((SMALLER[model], 1, 1, False))
     budget = None if gpu_total_gib is None else usable_gib(gpu_total_gib)
     rows = []
-    for name, acc, transformer_only in options:
-        need = training_memory_gb(hp if name == model else model_hparams(name), batch_size, acc, transformer_only) * 1e9 / GIB
-        rows.append({"model": name, "ACCUMULATE_GRADIENTS": acc, "ONLY_TRANSFORMER_LAYERS": transformer_only,
+    for name, batch, acc, transformer_only in options:
+        need = training_memory_gb(hp if name == model else model_hparams(name), batch, acc, transformer_only) * 1e9 / GIB
+        rows.append({"model": name, "BATCH_SIZE": batch, "ACCUMULATE_GRADIENTS": acc,
+                     "ONLY_TRANSFORMER_LAYERS": transformer_only,
                      "estimated GiB": round(need, 1), "usable GiB": None if budget is None else round(budget, 1),
                      "fits": None if budget is None else bool(need <= budget)})
     table = pd.DataFrame(rows)
@@ -151,11 +155,12 @@ def memory_check(model: str, batch_size: int, accumulate_gradients: int, gpu_tot
     if rows[0]["fits"]:
         return table, None
     fitting = next((r for r in rows[1:] if r["fits"]), None)
-    head = (f"{model} with ACCUMULATE_GRADIENTS={accumulate_gradients}, ONLY_TRANSFORMER_LAYERS="
+    head = (f"{model} with BATCH_SIZE={batch_size}, ACCUMULATE_GRADIENTS={accumulate_gradients}, ONLY_TRANSFORMER_LAYERS="
             f"{only_transformer_layers} needs about {rows[0]['estimated GiB']} GiB, but TensorFlow can use about "
             f"{budget:.1f} GiB of this {gpu_total_gib:.1f} GiB GPU (after a {MARGIN_GIB} GiB margin).")
     if fitting:
-        hint = (f" Set MODEL_SIZE = {fitting['model']!r}, ACCUMULATE_GRADIENTS = {fitting['ACCUMULATE_GRADIENTS']}, "
+        batch_hint = f"BATCH_SIZE = {fitting['BATCH_SIZE']}, " if fitting["BATCH_SIZE"] != batch_size else ""
+        hint = (f" Set {batch_hint}MODEL_SIZE = {fitting['model']!r}, ACCUMULATE_GRADIENTS = {fitting['ACCUMULATE_GRADIENTS']}, "
                 f"ONLY_TRANSFORMER_LAYERS = {fitting['ONLY_TRANSFORMER_LAYERS']} (about {fitting['estimated GiB']} GiB).")
     else:
         hint = " Use a GPU with more memory."
@@ -192,6 +197,21 @@ def completed_steps(run_dir: Path) -> int:
 
 class OutOfMemory(RuntimeError):
     """Fine-tuning ran out of GPU memory; the message names the setting to change."""
+
+
+# How a GPU out-of-memory shows when it is not a ResourceExhaustedError: a host-to-GPU copy into a
+# tensor that could not be allocated, or cuBLAS/cuDNN failing to allocate their workspace.
+OOM_MARKERS = ("out of memory", "oom when allocating", "dst tensor is not initialized", "alloc_failed",
+               "failed to allocate")
+
+
+def is_out_of_memory(error: Exception) -> bool:
+    """True for TensorFlow's ResourceExhaustedError and for internal errors that mean the GPU ran out of memory."""
+    import tensorflow as tf
+
+    if isinstance(error, tf.errors.ResourceExhaustedError):
+        return True
+    return any(marker in str(error).lower() for marker in OOM_MARKERS)
 
 
 def memory_advice(model: str, accumulate_gradients: int, only_transformer_layers: bool, batch_size: int = 1) -> str:
@@ -279,7 +299,9 @@ def finetune(dataset: Path, base_dir: Path, run_dir: Path, *, steps: int, work_d
                               only_train_transformer_layers=only_transformer_layers, restore_from="latest",
                               save_every=n + 1, sample_every=sample_every if sample_every > 0 else steps + 1,
                               sample_length=sample_length, print_every=print_every, max_checkpoints=1)
-            except tf.errors.ResourceExhaustedError as error:
+            except (tf.errors.ResourceExhaustedError, tf.errors.InternalError) as error:
+                if not is_out_of_memory(error):
+                    raise
                 advice = memory_advice(base_dir.name, accumulate_gradients, only_transformer_layers, batch_size)
                 raise OutOfMemory(f"GPT-2 {base_dir.name} ran out of GPU memory while fine-tuning "
                                   f"(ACCUMULATE_GRADIENTS={accumulate_gradients}, ONLY_TRANSFORMER_LAYERS="
@@ -378,10 +400,16 @@ def plot_loss(history: pd.DataFrame, smooth: int = 10):
     return fig
 
 
-def reset_run(run_dir: Path) -> None:
-    """Delete a run folder (checkpoints, split, events) to start afresh."""
-    if Path(run_dir).exists():
-        shutil.rmtree(run_dir)
+def reset_run(run_dir: Path) -> int:
+    """Delete a run folder (checkpoints, split, events) to start afresh; says and returns the bytes
+    deleted (on Drive they go to its Trash)."""
+    run_dir = Path(run_dir)
+    if not run_dir.exists():
+        return 0
+    size = sum(p.stat().st_size for p in run_dir.rglob("*") if p.is_file())
+    shutil.rmtree(run_dir)
+    print(f"RESTART: deleted {run_dir.name}/ ({size / 1e9:.3f} GB; on Drive this goes to Drive's Trash)")
+    return size
 
 
 def warn(message: str | None) -> None:

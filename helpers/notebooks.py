@@ -51,15 +51,21 @@ if "google.colab" in sys.modules:
     import os, shutil, subprocess
     REPO_URL = os.environ.get("BOT_REPO_URL", "{repo}")  # a fork? os.environ["BOT_REPO_URL"] = "https://github.com/<you>/{folder}"
     REPO_DIR = os.environ.get("BOT_REPO_DIR", "/content/{folder}")
+    def run(command):  # the cell does not show a child's own output: print it, keep it for the error
+        done = subprocess.run(command, capture_output=True, text=True)
+        print(done.stdout[-3000:] + done.stderr[-3000:], end="")
+        return done.returncode, (done.stderr.strip() or done.stdout.strip())[-1500:]
     if not os.path.exists(os.path.join(REPO_DIR, ".git")):
         shutil.rmtree(REPO_DIR, ignore_errors=True)  # what a failed clone left
-        if subprocess.run(["git", "clone", "--depth=1", REPO_URL, REPO_DIR]).returncode:
-            raise RuntimeError(f"git clone {{REPO_URL}} failed (see above). If the project lives in your fork, set "
+        code, reason = run(["git", "clone", "--depth=1", REPO_URL, REPO_DIR])
+        if code:
+            raise RuntimeError(f"git clone {{REPO_URL}} failed: {{reason}}\\nIf the project lives in your fork, set "
                                "os.environ['BOT_REPO_URL'] to its URL before this cell, or set [project.urls] Repository "
                                "in pyproject.toml and run `python -m helpers.notebooks --fix`; then run this cell again.")
     if not os.path.isfile(os.path.join(REPO_DIR, "{INSTALLED_MARKER}")):
-        if subprocess.run([sys.executable, os.path.join(REPO_DIR, "scripts", "colab_install.py")]).returncode:
-            raise RuntimeError("Installing the requirements failed (the reason is above). Run this cell again; "
+        code, reason = run([sys.executable, os.path.join(REPO_DIR, "scripts", "colab_install.py")])
+        if code:
+            raise RuntimeError(f"Installing the requirements failed: {{reason}}\\nRun this cell again; "
                                "if it fails again, Runtime > Disconnect and delete runtime, then start over.")
     sys.path.insert(0, REPO_DIR)
 

@@ -15,10 +15,17 @@ What it sets up (in --work, a fresh temporary folder by default):
   08 on its sample.
   Random weights never write <|endoftext|>: KEEP_UNFINISHED=True keeps their candidates.
 Nothing here changes the real path: every setting is a notebook parameter.
+
+What it checks: each notebook ran without error, AND did its one step: its summary.json was written
+by this run on the colab profile, the counts named in EXPECTED are > 0, the files it hands on exist
+with rows; 02 leaves exactly one checkpoint of its run on Drive and no base model there; 04 and 05
+leave no training backup. Offline: the kernels may connect only to 127.0.0.1 (BOT_OFFLINE=1, see
+tests/colab_standin/sitecustomize.py); anything that tries the network fails the run.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -64,6 +71,9 @@ def prepare(work: Path) -> dict:
         TF_CPP_MIN_LOG_LEVEL="2",
         MPLBACKEND="Agg",
         CUDA_VISIBLE_DEVICES="",
+        BOT_OFFLINE="1",  # the stand-in's sitecustomize refuses connections beyond 127.0.0.1
+        HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9",  # and HTTP clients hit a closed port
+        NO_PROXY="127.0.0.1,localhost",
     )
     for var in ("BOT_DRIVE_ROOT", "BOT_LOCAL_ROOT", "BOT_PROFILE"):
         env.pop(var, None)
@@ -95,6 +105,69 @@ def build_models(env: dict, log=print) -> None:
         log(f"built random-weight {kind} of the real size in {time.perf_counter() - start:.0f} s")
 
 
+# What each notebook must leave behind: counts in its summary that must be > 0, and the files it
+# hands to the next notebook (a .csv must have rows). Names in braces come from the summary.
+EXPECTED = {
+    "01_pull_data": dict(counts=["pairs_kept"], files=["prepared/gpt2_finetune.csv", "prepared/gpt2_generate.csv",
+                                                       "prepared/bert_real.csv"]),
+    "02_finetune_gpt2": dict(counts=["steps_total", "train_tokens"], files=["models/gpt2/{run}/counter"]),
+    "03_generate_fakes": dict(counts=["seed_comments", "fake_rows"], files=["prepared/bert_fake.csv"]),
+    "04_bert_realism": dict(counts=["train_rows", "test_rows"], files=["models/bert_realism/saved_model.pb"]),
+    "05_bert_upvotes": dict(counts=["train_rows", "test_rows"], files=["models/bert_upvotes/saved_model.pb"]),
+    "06_generate_candidates": dict(counts=["comments", "candidates"], files=["runs/{run_date}/candidates.csv"]),
+    "07_score_review_post": dict(counts=["candidates", "proposed"], files=["runs/{run_date}/scored.csv",
+                                                                          "runs/{run_date}/review.csv"]),
+    "08_feedback": dict(counts=["training_rows"], files=["prepared/bert_feedback_sample.csv"]),
+}
+
+
+def _csv_rows(path: Path) -> int:
+    import pandas as pd
+
+    return len(pd.read_csv(path, dtype=str, keep_default_na=False))
+
+
+def check_outputs(drive: Path, stem: str, since: float) -> list[str]:
+    """What is wrong with what notebook `stem` left on `drive` in a run started at `since` (epoch
+    seconds); an empty list when it did its one step."""
+    from datetime import datetime
+
+    summary_path = drive / "runs" / stem / "summary.json"
+    if not summary_path.is_file():
+        return [f"no {summary_path.relative_to(drive)}: the notebook did not reach its last cell"]
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    problems = []
+    if datetime.fromisoformat(summary["finished"]).timestamp() < int(since):
+        problems.append(f"summary.json finished {summary['finished']}, before this run started: it is an old one")
+    profile = (summary.get("settings") or {}).get("profile")
+    if profile != "colab":
+        problems.append(f"ran on profile {profile!r}, not 'colab'")
+    expected = EXPECTED.get(stem, {})
+    counts = summary.get("counts") or {}
+    problems += [f"count {key!r} is {counts.get(key)!r}, expected > 0" for key in expected.get("counts", ())
+                 if not (isinstance(counts.get(key), (int, float)) and counts[key] > 0)]
+    for pattern in expected.get("files", ()):
+        path = drive / pattern.format(**{k: v for k, v in summary.items() if isinstance(v, str)})
+        if not path.is_file():
+            problems.append(f"{path.relative_to(drive)} was not written")
+        elif path.suffix == ".csv" and _csv_rows(path) == 0:
+            problems.append(f"{path.relative_to(drive)} has no rows")
+    if stem == "02_finetune_gpt2" and summary.get("run"):
+        from helpers import drive_sync
+
+        steps = sorted(drive_sync.checkpoint_steps(drive / "models" / "gpt2" / summary["run"]))
+        if len(steps) != 1:
+            problems.append(f"models/gpt2/{summary['run']}/ holds {len(steps)} checkpoints (steps {steps}), expected 1")
+        base = sorted(str(p.relative_to(drive)) for p in drive.rglob("model.ckpt*"))
+        if base:
+            problems.append(f"a base model is on Drive (it belongs on the runtime disk): {base[:3]}")
+    if stem in ("04_bert_realism", "05_bert_upvotes"):
+        backup = drive / "models" / "bert_backup" / ("realism" if stem.startswith("04") else "upvotes")
+        if backup.exists() and any(backup.iterdir()):
+            problems.append(f"{backup.relative_to(drive)} was left behind after training ended")
+    return problems
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, help="folder for the fake runtime (default: a new temporary one)")
@@ -115,10 +188,16 @@ def main(argv=None) -> int:
     drive = Path(env["BOT_COLAB_CONTENT"]) / "drive" / "MyDrive" / "gpt2-bert-reddit-bot"
     drive.mkdir(parents=True, exist_ok=True)
     for notebook in notebooks:
+        since = time.time()
         code = runner.run([notebook], "colab", drive, {**COMMON, **PARAMETERS.get(notebook.stem, {})})
         if code:
             print(f"colab smoke run failed at {notebook.stem}; work folder kept: {work}")
             return code
+        problems = check_outputs(drive, notebook.stem, since)
+        if problems:
+            print(f"colab smoke run: {notebook.stem} ran but did not do its step: " + "; ".join(problems)
+                  + f"; work folder kept: {work}")
+            return 1
     print(f"colab smoke run: {len(notebooks)} notebook(s) passed on the colab profile in "
           f"{time.perf_counter() - start:.0f} s (work folder {work})")
     if not args.keep and not args.work:

@@ -220,6 +220,41 @@ def test_thread_split_gives_a_rare_class_its_share_of_test_rows():
         assert not set(train.submission_id) & set(test.submission_id)
 
 
+def test_a_backup_from_other_data_or_another_model_is_not_resumed(tmp_path, capsys):
+    """A backup left by a crashed run (a disconnect, then never rerun) must not be restored into
+    training on other data (01 pulled again) or into a classifier of another shape: that run starts
+    afresh, says so, and the stale backup is replaced, not loaded."""
+    import tensorflow as tf
+
+    df = synthetic_pairs(120)
+    enc = tiny_bert.build(tmp_path / "encoder", pd.concat([df.comment, df.reply]), seed=0)
+    tokenizer = bc.PairTokenizer(*bc.load_encoder(str(enc))[1:], max_seq_length=24)
+    x, y = tokenizer.encode(df.comment, df.reply), df.label
+    backup = tmp_path / "drive" / "models" / "bert_backup" / "realism"
+
+    class Disconnect(tf.keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt("runtime disconnected")
+
+    with pytest.raises(KeyboardInterrupt):
+        bc.train(bc.build_classifier(bc.load_encoder(str(enc))[0], 2), x, y, epochs=3, batch_size=32,
+                 learning_rate=3e-3, verbose=0, backup_dir=backup, extra_callbacks=[Disconnect()])
+    assert list(backup.rglob("*.index"))
+    capsys.readouterr()
+    other = synthetic_pairs(150, seed=1)  # the data changed meanwhile
+    x2, y2 = tokenizer.encode(other.comment, other.reply), other.label
+    with pytest.raises(KeyboardInterrupt):
+        history = bc.train(bc.build_classifier(bc.load_encoder(str(enc))[0], 2), x2, y2, epochs=3, batch_size=32,
+                           learning_rate=3e-3, verbose=0, backup_dir=backup, extra_callbacks=[Disconnect()])
+    assert "not resumed" in capsys.readouterr().out  # it started at epoch 0 (the Disconnect hit epoch 1 again)
+    # a classifier of another shape (3 labels): no restore error, a fresh start
+    history = bc.train(bc.build_classifier(bc.load_encoder(str(enc))[0], 3), x2, np.asarray(y2) + (np.arange(len(y2)) % 3 == 0),
+                       epochs=2, batch_size=32, learning_rate=3e-3, verbose=0, backup_dir=backup)
+    assert history.epoch == [0, 1] and "not resumed" in capsys.readouterr().out
+    assert not backup.exists()
+
+
 def test_training_resumes_after_a_crash_from_one_backup_on_drive(tmp_path):
     """A disconnect in epoch 3 of 4: the rerun restores the backup (weights, optimizer, epoch) and
     trains only the epochs still missing; the backup folder holds one checkpoint and is removed at the end."""

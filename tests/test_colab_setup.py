@@ -71,6 +71,32 @@ def test_a_failed_install_is_retried_until_it_succeeds(tmp_path):
     assert installs(tmp_path) == 3  # installed: later runs skip it
 
 
+def error_as_a_notebook_shows_it(tmp_path: Path, url: str) -> str:
+    """The setup cell's error message alone: as in a notebook kernel, where the output a child
+    process (git, pip) writes to the kernel's own stdout/stderr is not shown in the cell."""
+    cell = notebooks.setup_source("03_generate_fakes").split("\nimport helpers")[0]
+    out = tmp_path / "error.txt"
+    code = ("import sys, types\nsys.modules['google.colab'] = types.ModuleType('google.colab')\n"
+            f"try:\n    exec({cell!r})\nexcept RuntimeError as e:\n    open({str(out)!r}, 'w').write(str(e))\n")
+    env = dict(os.environ, BOT_REPO_URL=url, BOT_REPO_DIR=str(tmp_path / "content" / "repo"))
+    subprocess.run([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, timeout=120)
+    return out.read_text() if out.exists() else ""
+
+
+def test_the_error_itself_carries_git_and_pip_reasons(tmp_path):
+    """Colab does not show a subprocess's own output in the cell, so "see above" points at nothing:
+    the raised error must carry git's and pip's reason."""
+    message = error_as_a_notebook_shows_it(tmp_path, str(tmp_path / "no-such-fork"))
+    assert "BOT_REPO_URL" in message and ("does not exist" in message or "not a git repository" in message
+                                         or "not found" in message), message
+    origin = make_origin(tmp_path)
+    (tmp_path / "content").mkdir(exist_ok=True)
+    (tmp_path / "content" / "pip_fails").write_text("")
+    message = error_as_a_notebook_shows_it(tmp_path, str(origin))
+    assert "Installing the requirements failed" in message
+    assert "Could not find a version that satisfies the requirement" in message, message
+
+
 def test_a_half_cloned_folder_is_cloned_again(tmp_path):
     origin = make_origin(tmp_path)
     (tmp_path / "content" / "repo").mkdir(parents=True)  # a clone cut short: no .git

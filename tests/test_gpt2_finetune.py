@@ -102,6 +102,17 @@ def test_memory_check_uses_what_tensorflow_can_allocate_and_names_the_setting():
     assert ft.parameter_count(ft.KNOWN_HPARAMS["124M"]) == pytest.approx(124.4e6, rel=0.01)
 
 
+def test_memory_check_names_batch_size_when_only_a_smaller_batch_fits():
+    """124M with BATCH_SIZE=4 does not fit a T4 but BATCH_SIZE=1 does: the warning must say so,
+    not "use a GPU with more memory"."""
+    table, warning = ft.memory_check("124M", 4, 1, T4_GIB)
+    assert warning and "BATCH_SIZE = 1" in warning and "more memory" not in warning
+    assert list(table["BATCH_SIZE"]) == [4, 1] and list(table["fits"]) == [False, True]
+    table, warning = ft.memory_check("355M", 2, 5, T4_GIB)
+    assert "BATCH_SIZE = 1" in warning and "MODEL_SIZE = '124M'" in warning
+    assert ft.memory_check("124M", 1, 1, T4_GIB)[1] is None
+
+
 OOM = """
 import gpt_2_simple as gpt2, tensorflow as tf
 from pathlib import Path
@@ -123,6 +134,35 @@ def test_out_of_memory_says_which_setting_to_change(tmp_path):
     message = run(OOM, root=str(tmp_path))["message"]
     assert message and "ran out of GPU memory" in message
     assert "set ACCUMULATE_GRADIENTS = 1, then ONLY_TRANSFORMER_LAYERS = True, then MODEL_SIZE = '124M'" in message
+
+
+GPU_ERROR = """
+import gpt_2_simple as gpt2, tensorflow as tf
+from pathlib import Path
+from helpers import gpt2_finetune as ft
+def finetune(*a, **k):
+    raise tf.errors.InternalError(None, None, args["text"])
+gpt2.finetune = finetune
+root = Path(args["root"])
+try:
+    ft.finetune(root / "train.csv", root / "base" / "124M", root / "drive" / "run1", steps=10,
+                batch_size=2, work_dir=root / "work")
+    result = {"kind": None}
+except ft.OutOfMemory as e:
+    result = {"kind": "OutOfMemory", "message": str(e)}
+except tf.errors.InternalError as e:
+    result = {"kind": "InternalError"}
+"""
+
+
+def test_gpu_out_of_memory_reported_as_an_internal_error_says_what_to_change(tmp_path):
+    """On a GPU, running out of memory also surfaces as InternalError ("Dst tensor is not
+    initialized", cuBLAS/cuDNN allocation failures); other internal errors pass through unchanged."""
+    got = run(GPU_ERROR, root=str(tmp_path), text="Dst tensor is not initialized.")
+    assert got["kind"] == "OutOfMemory" and "set BATCH_SIZE = 1" in got["message"]
+    got = run(GPU_ERROR, root=str(tmp_path), text="Blas GEMM launch failed : a.shape=(1024, 768), m=1024: CUBLAS_STATUS_ALLOC_FAILED")
+    assert got["kind"] == "OutOfMemory"
+    assert run(GPU_ERROR, root=str(tmp_path), text="some unrelated internal failure")["kind"] == "InternalError"
 
 
 DEFAULT_RUN = """
@@ -182,3 +222,15 @@ def test_restart_does_not_bring_back_the_old_runs_checkpoint(tmp_path):
     fresh = run(DEFAULT_RUN, root=str(tmp_path), steps=4, save_every=4, work="runtime")
     assert (fresh["steps_before"], fresh["steps_total"]) == (0, 4)
     assert sorted(drive_sync.checkpoint_steps(tmp_path / "drive" / "gpt2" / "run1")) == [4]
+
+
+def test_restart_says_what_it_sends_to_drives_trash(tmp_path, capsys):
+    """RESTART deletes the run folder on Drive: those bytes go to Trash too, and the user is told."""
+    run_dir = tmp_path / "drive" / "gpt2" / "run1"
+    run_dir.mkdir(parents=True)
+    (run_dir / "model-500.data-00000-of-00001").write_bytes(b"x" * 3_000_000)
+    (run_dir / "counter").write_text("500\n")
+    assert ft.reset_run(run_dir) == 3_000_004
+    out = capsys.readouterr().out
+    assert "0.00 GB" not in out and "Trash" in out and "run1" in out
+    assert not run_dir.exists() and ft.reset_run(run_dir) == 0
