@@ -145,6 +145,13 @@ def _comment_status(fields: dict | None) -> tuple[str, str]:
         return "deleted", ""
     if by or body == "[removed]":
         return "removed", by or "unknown"
+    if body.startswith("[ Removed by Reddit"):  # Reddit's own removal ("[ Removed by Reddit ]")
+        return "removed", "reddit"
+    if fields.get("spam"):  # the data a moderator account sees: the text kept, the removal flagged
+        return "removed", "spam"
+    banned_by = fields.get("banned_by") if isinstance(fields.get("banned_by"), str) else ""
+    if fields.get("removed") or banned_by:
+        return "removed", banned_by or "moderator"
     return "ok", ""
 
 
@@ -152,7 +159,7 @@ def _thread_status(fields: dict | None) -> str:
     if not fields:
         return "missing"
     by = str(fields.get("removed_by_category") or "")
-    if by == "deleted" or fields.get("selftext") == "[deleted]" and str(fields.get("author")) == "None":
+    if by in ("deleted", "author") or fields.get("selftext") == "[deleted]" and str(fields.get("author")) == "None":
         return "deleted"
     if by or fields.get("selftext") == "[removed]":
         return "removed"
@@ -204,15 +211,17 @@ def info(reddit, fullnames: list[str], batch: int = 100, desc: str = "", progres
 
 
 def suspended_accounts(reddit, names, sleep=time.sleep) -> dict[str, bool | None]:
-    """name -> is the account suspended (None when Reddit does not know it: deleted or shadowbanned)."""
+    """name -> is the account suspended: its page says `is_suspended`, or Reddit refuses the page (403)
+    or no longer knows it (404: suspended or shadowbanned; an account deleted by its owner leaves no
+    name on its comments, so it is never asked about)."""
     import prawcore
 
     out = {}
     for name in sorted({n for n in names if n and n != "[deleted]"}):
         try:
             out[name] = bool(patiently(lambda: getattr(reddit.redditor(name), "is_suspended", False), sleep=sleep))
-        except prawcore.exceptions.NotFound:
-            out[name] = None
+        except (prawcore.exceptions.NotFound, prawcore.exceptions.Forbidden):
+            out[name] = True
     return out
 
 

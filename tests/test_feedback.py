@@ -376,3 +376,45 @@ def test_rerunning_the_sample_adds_nothing_the_second_time(tmp_path):
     table = Paths(tmp_path).file("feedback", source="sample")
     assert feedback.append_fetches(table, fetches) == len(fetches)
     assert feedback.append_fetches(table, fetches) == 0 and len(feedback.read_fetches(table)) == len(fetches)
+
+
+# ----- review 14: shapes Reddit really sends -----
+@pytest.mark.parametrize("status_code", ["403", "404"])
+def test_an_author_page_reddit_refuses_is_a_suspended_account_not_a_crash(live, status_code):
+    """/user/<name>/about answers 403 or 404 for an account Reddit suspended or shadowbanned (a deleted
+    account's comments carry no name): the fetch goes on and marks the author suspended."""
+    posted = feedback.posted_replies(scripted_world(live.state))
+    live.state.suspended.discard("old_bot")
+    live.state.fail(r"^/user/old_bot/about", status_code, times=10)
+    rows = feedback.fetch(reddit.connect(), posted, now=NOW, progress=False).set_index("reply_id")
+    assert len(rows) == 7 and rows.loc["r5", "author_suspended"] == True  # noqa: E712 (a numpy bool)
+    assert rows.loc["r1", "author_suspended"] == False  # noqa: E712
+
+
+@pytest.mark.parametrize("fields, expected", [
+    ({"body": "[removed]", "author": None, "removed_by_category": None}, ("removed", "unknown")),  # moderators, no category
+    ({"body": "[removed]", "author": None, "removed_by_category": "moderator"}, ("removed", "moderator")),
+    ({"body": "[deleted]", "author": None, "removed_by_category": None}, ("deleted", "")),  # its author deleted it
+    ({"body": "[deleted]", "author": None, "removed_by_category": "deleted"}, ("deleted", "")),
+    ({"body": "[ Removed by Reddit ]", "author": None}, ("removed", "reddit")),  # Reddit's own (anti-evil) removal
+    ({"body": "[ Removed by Reddit on account of violating the content policy. ]", "author": None}, ("removed", "reddit")),
+    ({"body": "kept text", "author": "me", "removed": True, "banned_by": "AutoModerator"}, ("removed", "AutoModerator")),
+    ({"body": "kept text", "author": "me", "spam": True, "banned_by": True}, ("removed", "spam")),
+    ({"body": "fine", "author": "me", "removed": False, "banned_by": None, "spam": False}, ("ok", "")),
+])
+def test_comment_states_as_reddit_shapes_them(fields, expected):
+    assert feedback._comment_status(fields) == expected
+
+
+@pytest.mark.parametrize("fields, expected", [
+    ({"selftext": "", "author": None, "removed_by_category": "deleted"}, "deleted"),
+    ({"selftext": "", "author": None, "removed_by_category": "author"}, "deleted"),
+    ({"selftext": "[deleted]", "author": None}, "deleted"),
+    ({"selftext": "[removed]", "author": "op"}, "removed"),
+    ({"selftext": "", "author": "op", "removed_by_category": "automod_filtered"}, "removed"),
+    ({"selftext": "", "author": "op", "removed_by_category": "moderator", "locked": True}, "removed"),
+    ({"selftext": "", "author": "op", "locked": True}, "locked"),
+    ({"selftext": "", "author": "op", "archived": True}, "archived"),
+])
+def test_thread_states_as_reddit_shapes_them(fields, expected):
+    assert feedback._thread_status(fields) == expected
