@@ -77,7 +77,8 @@ def posted_replies(entries: list[dict]) -> pd.DataFrame:
     """One row per reply the ledger says is on Reddit (a "posted" entry with a reply id).
 
     The entries of one key are merged in order, later fields overriding earlier ones, so the
-    prediction written with "posting" survives into "posted"; dry runs are ignored. Older entries
+    prediction written with "posting" survives into "posted"; dry runs are ignored. A reply that
+    a later run found on Reddit ("posted", recovered) dates from its last "posting" attempt. Older entries
     without the prediction fields give NaN predictions and "" model runs (shown as unknown)."""
     merged: dict[str, dict] = {}
     for e in entries:
@@ -85,8 +86,11 @@ def posted_replies(entries: list[dict]) -> pd.DataFrame:
             continue
         row = merged.setdefault(str(e["key"]), {})
         row.update(e)
+        if e.get("state") == "posting":
+            row["_attempt_at"] = e.get("at") or e.get("time") or ""
         if e.get("state") == "posted" and e.get("reply_id"):
-            row["posted_at"] = e.get("at") or e.get("time") or ""
+            # a reply recovered by a later run was made by the last attempt, not when it was found
+            row["posted_at"] = (e.get("recovered") and row.get("_attempt_at")) or e.get("at") or e.get("time") or ""
             row["_posted"] = True
     rows = []
     for key, e in merged.items():

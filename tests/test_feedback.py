@@ -418,3 +418,17 @@ def test_comment_states_as_reddit_shapes_them(fields, expected):
 ])
 def test_thread_states_as_reddit_shapes_them(fields, expected):
     assert feedback._thread_status(fields) == expected
+
+
+def test_a_recovered_post_counts_its_age_from_the_attempt_that_made_it():
+    """07 found the reply on Reddit a day after an interrupted post (a 500 that hid a success): the
+    reply is as old as that attempt, not as the run that recovered it."""
+    attempt = NOW - timedelta(hours=60)
+    entries = [dict(at=iso(attempt), state="posting", key="k1", submission_id="s1", subreddit="x", text="t", p0=0.1),
+               dict(at=iso(attempt + timedelta(seconds=5)), state="failed", key="k1", submission_id="s1", subreddit="x",
+                    reason="500", retry=True, uncertain=True),
+               dict(at=iso(NOW - timedelta(hours=12)), state="posted", key="k1", submission_id="s1", subreddit="x",
+                    reply_id="r1", recovered=True)]
+    posted = feedback.posted_replies(entries)
+    assert posted.loc[0, "posted_at"] == pd.Timestamp(attempt)
+    assert list(feedback.due(posted, NOW, 48)["reply_id"]) == ["r1"]
