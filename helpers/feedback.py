@@ -429,9 +429,14 @@ def figures(table: pd.DataFrame, edges=DEFAULT_RATING_EDGES) -> dict:
 
     live = scored(table)
     known = live[live["expected_upvotes"].notna()]
-    spearman = math.nan
-    if len(known) >= 3 and known["score"].nunique() > 1 and known["expected_upvotes"].nunique() > 1:
-        spearman = float(spearmanr(known["expected_upvotes"], known["score"].astype(float)).statistic)
+    def rank_correlation(predicted: pd.Series, score: pd.Series) -> float:
+        if len(predicted) < 3 or predicted.nunique() < 2 or score.nunique() < 2:
+            return math.nan
+        return float(spearmanr(predicted.astype(float), score.astype(float)).statistic)
+
+    spearman = rank_correlation(known["expected_upvotes"], known["score"])
+    bins = predicted_bin(live)
+    spearman_bin = rank_correlation(bins[bins.notna()], live.loc[bins.notna(), "score"])
     humans = live[live["human_replies"].fillna(0) > 0]
     suspended = table["author_suspended"].map(lambda v: str(v).lower() == "true")
     return {
@@ -446,6 +451,7 @@ def figures(table: pd.DataFrame, edges=DEFAULT_RATING_EDGES) -> dict:
         "parent_gone": int(table["parent_status"].isin(["deleted", "removed", "missing"]).sum()),
         "median_score": float(live["score"].median()) if len(live) else math.nan,
         "spearman_expected_vs_score": spearman,
+        "spearman_predicted_bin_vs_score": spearman_bin,  # the likeliest bin (argmax p0..p3) instead
         "bot_median_score_vs_humans": float(humans["score"].median()) if len(humans) else math.nan,
         "human_median_score": float(humans["human_median_score"].median()) if len(humans) else math.nan,
         "bot_at_least_human_median": float((humans["score"] >= humans["human_median_score"]).mean()) if len(humans) else math.nan,

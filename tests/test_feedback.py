@@ -432,3 +432,12 @@ def test_a_recovered_post_counts_its_age_from_the_attempt_that_made_it():
     posted = feedback.posted_replies(entries)
     assert posted.loc[0, "posted_at"] == pd.Timestamp(attempt)
     assert list(feedback.due(posted, NOW, 48)["reply_id"]) == ["r1"]
+
+
+def test_spearman_of_the_likeliest_bin_against_the_score_matches_a_hand_computation():
+    table = small_table()
+    table.loc[table.reply_id == "b", "score"] = 12  # a..d: likeliest bins 3, 2, 0, 1 against scores 10, 12, 0, 1
+    fig = feedback.figures(table)
+    # ranks of the bins 4, 3, 1, 2 and of the scores 3, 4, 1, 2: d² = 1, 1, 0, 0 -> 1 - 6·2 / (4·15) = 0.8
+    assert fig["spearman_predicted_bin_vs_score"] == pytest.approx(0.8)
+    assert math.isnan(feedback.figures(table.iloc[:2])["spearman_predicted_bin_vs_score"])  # two replies say nothing
