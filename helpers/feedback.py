@@ -533,6 +533,20 @@ def plot(table: pd.DataFrame, fetches: pd.DataFrame, edges=DEFAULT_RATING_EDGES)
     return fig
 
 
+def show(fig) -> None:
+    """Show `fig` in the notebook as a PNG whatever matplotlib's backend (with MPLBACKEND=Agg, as in a
+    headless run, a figure left to the backend shows nothing), then close it so it is not shown twice."""
+    import io
+
+    import matplotlib.pyplot as plt
+    from IPython.display import Image, display
+
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=80)
+    plt.close(fig)
+    display(Image(data=png.getvalue(), format="png"))
+
+
 # ----- back into training (notebook 05) -----
 TRAINING_COLUMNS = ["submission_id", "comment_id", "reply_id", "subreddit", "comment", "reply", "reply_score",
                     "real", "rating", "source"]
