@@ -37,8 +37,9 @@ POSTED_COLUMNS = ["key", "reply_id", "submission_id", "subreddit", "posted_at", 
 FETCH_COLUMNS = [
     "fetched_at", "reply_id", "key", "submission_id", "subreddit", "posted_at", "age_hours",
     "status",  # ok | removed | deleted | missing (Reddit did not return it)
-    "score", "removed_by", "author", "author_suspended", "replies", "locked",
-    "parent_status",  # ok | deleted | removed | missing
+    "score", "removed_by", "author", "author_suspended", "replies",
+    "locked",  # no one can reply any more: the reply or its thread is locked
+    "parent_status",  # ok | deleted | removed | missing | unknown (Reddit kept failing: 5xx or no connection)
     "thread_status",  # ok | locked | archived | removed | deleted | missing
     "human_replies", "human_median_score", "source",
 ]
@@ -240,10 +241,12 @@ def parent_view(reddit, key: str, submission_id: str, reply_id: str, me: str, mo
     parent.submission = reddit.submission(submission_id)
     try:
         patiently(parent.refresh, sleep=sleep)
+        patiently(lambda: parent.replies.replace_more(limit=more_replies), sleep=sleep)
     except (praw.exceptions.ClientException, prawcore.exceptions.NotFound, prawcore.exceptions.Forbidden):
         return {"parent_status": "missing", "replies": math.nan, "human_replies": 0, "human_scores": []}
+    except (prawcore.exceptions.ServerError, prawcore.exceptions.RequestException):  # after praw's own retries
+        return {"parent_status": "unknown", "replies": math.nan, "human_replies": 0, "human_scores": []}
     status, _ = _comment_status(_fields(parent))
-    patiently(lambda: parent.replies.replace_more(limit=more_replies), sleep=sleep)
     ours, humans = None, []
     bots = {b.lower() for b in BOTS} | {me.lower()}
     for child in parent.replies:
@@ -294,7 +297,8 @@ def fetch(reddit, posted: pd.DataFrame, *, now: datetime | None = None, public=N
             "score": int(data["score"]) if data and data.get("score") is not None else math.nan,
             "removed_by": removed_by, "author": author,
             "author_suspended": authors.get(author),
-            "replies": parent["replies"], "locked": bool((data or {}).get("locked")),
+            "replies": parent["replies"],
+            "locked": bool((data or {}).get("locked") or threads.get(f"t3_{post.submission_id}", {}).get("locked")),
             "parent_status": parent["parent_status"],
             "thread_status": _thread_status(threads.get(f"t3_{post.submission_id}")),
             "human_replies": parent["human_replies"],

@@ -441,3 +441,22 @@ def test_spearman_of_the_likeliest_bin_against_the_score_matches_a_hand_computat
     # ranks of the bins 4, 3, 1, 2 and of the scores 3, 4, 1, 2: d² = 1, 1, 0, 0 -> 1 - 6·2 / (4·15) = 0.8
     assert fig["spearman_predicted_bin_vs_score"] == pytest.approx(0.8)
     assert math.isnan(feedback.figures(table.iloc[:2])["spearman_predicted_bin_vs_score"])  # two replies say nothing
+
+
+def test_a_reply_in_a_locked_thread_is_locked_even_when_the_reply_itself_is_not(live):
+    """Moderators lock the thread, not each comment: Reddit sends `locked: false` on the reply."""
+    posted = feedback.posted_replies(scripted_world(live.state))
+    live.state.comments["r2"]["locked"] = False
+    rows = feedback.fetch(reddit.connect(), posted, now=NOW, progress=False).set_index("reply_id")
+    assert (rows.loc["r2", "thread_status"], rows.loc["r2", "locked"]) == ("locked", True)
+    assert not rows.loc["r1", "locked"]
+
+
+def test_reddit_failing_on_one_parent_does_not_lose_the_whole_fetch(live):
+    """A parent comment Reddit keeps answering 503 for (after praw's own retries): that reply's parent
+    is recorded as unknown, every other reply is fetched as usual."""
+    posted = feedback.posted_replies(scripted_world(live.state))
+    live.state.fail(r"^/comments/s3", "503", times=20)
+    rows = feedback.fetch(reddit.connect(), posted, now=NOW, progress=False, sleep=lambda s: None).set_index("reply_id")
+    assert len(rows) == 7 and rows.loc["r3", "parent_status"] == "unknown" and rows.loc["r3", "score"] == 4
+    assert math.isnan(rows.loc["r3", "replies"]) and rows.loc["r1", "human_median_score"] == 6.0
