@@ -394,6 +394,12 @@ def read_fetches(path: Path | str) -> pd.DataFrame:
         return pd.DataFrame(columns=FETCH_COLUMNS)
     table = pd.read_csv(path, dtype={"reply_id": str, "key": str, "submission_id": str, "removed_by": str,
                                      "author": str}, keep_default_na=False, na_values=[""])
+    lacking = [c for c in ("fetched_at", "reply_id", "status", "score") if c not in table]
+    if lacking:
+        raise ValueError(
+            f"{path} is not the feedback table notebook 08 writes: it must be comma-separated with the columns "
+            f"{', '.join(FETCH_COLUMNS)} (lacking {', '.join(lacking)}; a spreadsheet saved it with ';' or tabs?). "
+            "Save it again as CSV with commas, or rename it and rerun 08 (which then starts a new table).")
     for column in ("reply_id", "key", "submission_id", "subreddit", "removed_by", "author", "status",
                    "parent_status", "thread_status", "source", "fetched_at", "posted_at"):
         if column in table:

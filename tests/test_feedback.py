@@ -460,3 +460,23 @@ def test_reddit_failing_on_one_parent_does_not_lose_the_whole_fetch(live):
     rows = feedback.fetch(reddit.connect(), posted, now=NOW, progress=False, sleep=lambda s: None).set_index("reply_id")
     assert len(rows) == 7 and rows.loc["r3", "parent_status"] == "unknown" and rows.loc["r3", "score"] == 4
     assert math.isnan(rows.loc["r3", "replies"]) and rows.loc["r1", "human_median_score"] == 6.0
+
+
+def test_a_table_saved_by_a_spreadsheet_with_a_bom_still_appends(tmp_path):
+    table = tmp_path / "fetches.csv"
+    feedback.append_fetches(table, fetch_rows(NOW, {"007": 3}))
+    table.write_bytes(b"\xef\xbb\xbf" + table.read_bytes())  # Excel's "CSV UTF-8"
+    assert feedback.append_fetches(table, fetch_rows(NOW + timedelta(days=1), {"007": 5})) == 1
+    assert feedback.append_fetches(table, fetch_rows(NOW + timedelta(days=1), {"007": 5})) == 0
+    fetched = feedback.read_fetches(table)
+    assert list(fetched["reply_id"]) == ["007", "007"] and list(fetched["score"]) == [3, 5]
+
+
+def test_a_table_a_spreadsheet_saved_with_semicolons_is_a_clear_error_not_a_rewrite(tmp_path):
+    table = tmp_path / "feedback" / "reddit_fetches.csv"
+    feedback.append_fetches(table, fetch_rows(NOW, {"r1": 3}))
+    saved = feedback.read_fetches(table).to_csv(sep=";", index=False).encode()
+    table.write_bytes(saved)
+    with pytest.raises(ValueError, match=r"reddit_fetches.csv .*comma.*fetched_at"):
+        feedback.append_fetches(table, fetch_rows(NOW + timedelta(days=1), {"r1": 4}))
+    assert table.read_bytes() == saved
