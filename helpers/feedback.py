@@ -411,8 +411,9 @@ def latest(fetches: pd.DataFrame, posted: pd.DataFrame, min_age_hours: float = 0
     """The last fetch of each reply made when the reply was at least `min_age_hours` old, with the
     prediction made when it was posted (NaN if unknown)."""
     fetches = fetches[~(fetches["age_hours"].astype(float) < min_age_hours)]
-    last = (fetches.assign(_t=pd.to_datetime(fetches["fetched_at"], utc=True, format="ISO8601"))
-            .sort_values("_t", kind="stable").drop_duplicates("reply_id", keep="last").drop(columns="_t"))
+    at = pd.to_datetime(fetches["fetched_at"], utc=True, format="mixed", errors="coerce")  # a spreadsheet may rewrite it
+    last = (fetches.assign(_t=at).sort_values("_t", kind="stable", na_position="first")
+            .drop_duplicates("reply_id", keep="last").drop(columns="_t"))
     keep = ["reply_id", *PREDICTIONS, *MODEL_RUNS, "text", "reply", "parent_body"]
     return last.merge(posted[keep], on="reply_id", how="left").reset_index(drop=True)
 

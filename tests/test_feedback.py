@@ -480,3 +480,12 @@ def test_a_table_a_spreadsheet_saved_with_semicolons_is_a_clear_error_not_a_rewr
     with pytest.raises(ValueError, match=r"reddit_fetches.csv .*comma.*fetched_at"):
         feedback.append_fetches(table, fetch_rows(NOW + timedelta(days=1), {"r1": 4}))
     assert table.read_bytes() == saved
+
+
+def test_latest_reads_fetch_times_a_spreadsheet_rewrote():
+    """Saved from a spreadsheet, ISO times come back as "2030-01-12 12:00:00" (no T, no zone) or not at all."""
+    posted = feedback.posted_replies(posting_pair("k1", "r1", "s1"))
+    fetches = pd.concat([fetch_rows(NOW, {"r1": 2}).assign(age_hours=60),
+                         fetch_rows(NOW, {"r1": 9}).assign(age_hours=108, fetched_at="2030-01-12 12:00:00"),
+                         fetch_rows(NOW, {"r1": 5}).assign(age_hours=84, fetched_at="")], ignore_index=True)
+    assert list(feedback.latest(fetches, posted, min_age_hours=48)["score"]) == [9]
