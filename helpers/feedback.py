@@ -233,7 +233,7 @@ def suspended_accounts(reddit, names, sleep=time.sleep) -> dict[str, bool | None
 def parent_view(reddit, key: str, submission_id: str, reply_id: str, me: str, more_replies: int | None = 0,
                 sleep=time.sleep) -> dict:
     """The parent comment with its replies: its status, how many replies our reply drew, and the
-    human replies to the same parent (not ours, not bots, not deleted or removed)."""
+    human replies to the same parent (not ours, not bots, not deleted or removed, score not hidden)."""
     import praw
     import prawcore
 
@@ -255,7 +255,7 @@ def parent_view(reddit, key: str, submission_id: str, reply_id: str, me: str, mo
         data = _fields(child)
         if child.id == reply_id:
             ours = child
-        elif _comment_status(data)[0] == "ok" and _author(data).lower() not in bots:
+        elif _comment_status(data)[0] == "ok" and _author(data).lower() not in bots and not data.get("score_hidden"):
             humans.append(int(data.get("score") or 0))
     replies = math.nan if ours is None else sum(1 for c in ours.replies if isinstance(c, praw.models.Comment))
     return {"parent_status": status, "replies": replies, "human_replies": len(humans), "human_scores": humans}
@@ -294,7 +294,9 @@ def fetch(reddit, posted: pd.DataFrame, *, now: datetime | None = None, public=N
             "submission_id": post.submission_id, "subreddit": post.subreddit,
             "posted_at": post.posted_at.isoformat() if pd.notna(post.posted_at) else "",
             "age_hours": round(age, 2), "status": status,
-            "score": int(data["score"]) if data and data.get("score") is not None else math.nan,
+            # a score the subreddit still hides (its first hours) is shown as 1: unknown, not 1
+            "score": int(data["score"]) if data and data.get("score") is not None and not data.get("score_hidden")
+            else math.nan,
             "removed_by": removed_by, "author": author,
             "author_suspended": authors.get(author),
             "replies": parent["replies"],

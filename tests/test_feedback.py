@@ -489,3 +489,22 @@ def test_latest_reads_fetch_times_a_spreadsheet_rewrote():
                          fetch_rows(NOW, {"r1": 9}).assign(age_hours=108, fetched_at="2030-01-12 12:00:00"),
                          fetch_rows(NOW, {"r1": 5}).assign(age_hours=84, fetched_at="")], ignore_index=True)
     assert list(feedback.latest(fetches, posted, min_age_hours=48)["score"]) == [9]
+
+
+def test_a_score_reddit_still_hides_is_unknown_not_its_placeholder(live, monkeypatch):
+    """Subreddits hide scores for the first hours (`score_hidden`, score shown as 1): a fetch then
+    records no score for our reply, and leaves hidden human scores out of their median."""
+    posted = feedback.posted_replies(scripted_world(live.state))
+    shown = State.comment_json
+
+    def hidden(self, c, **kwargs):
+        out = shown(self, c, **kwargs)
+        if c["link_id"] == "s1" and c["id"] in ("r1", "h2"):
+            out["data"].update(score_hidden=True, score=1)
+        return out
+
+    monkeypatch.setattr(State, "comment_json", hidden)
+    rows = feedback.fetch(reddit.connect(), posted, now=NOW, progress=False).set_index("reply_id")
+    assert math.isnan(rows.loc["r1", "score"]) and rows.loc["r1", "status"] == "ok"
+    assert (rows.loc["r1", "human_replies"], rows.loc["r1", "human_median_score"]) == (1, 3.0)
+    assert rows.loc["r2", "score"] == 2
