@@ -37,8 +37,9 @@ POSTED_COLUMNS = ["key", "reply_id", "submission_id", "subreddit", "posted_at", 
 FETCH_COLUMNS = [
     "fetched_at", "reply_id", "key", "submission_id", "subreddit", "posted_at", "age_hours",
     "status",  # ok | removed | deleted | missing (Reddit did not return it)
-    "score", "removed_by", "author", "author_suspended", "replies", "locked",
-    "parent_status",  # ok | deleted | removed | missing
+    "score", "removed_by", "author", "author_suspended", "replies",
+    "locked",  # no one can reply any more: the reply or its thread is locked
+    "parent_status",  # ok | deleted | removed | missing | unknown (Reddit kept failing: 5xx or no connection)
     "thread_status",  # ok | locked | archived | removed | deleted | missing
     "human_replies", "human_median_score", "source",
 ]
@@ -77,7 +78,8 @@ def posted_replies(entries: list[dict]) -> pd.DataFrame:
     """One row per reply the ledger says is on Reddit (a "posted" entry with a reply id).
 
     The entries of one key are merged in order, later fields overriding earlier ones, so the
-    prediction written with "posting" survives into "posted"; dry runs are ignored. Older entries
+    prediction written with "posting" survives into "posted"; dry runs are ignored. A reply that
+    a later run found on Reddit ("posted", recovered) dates from its last "posting" attempt. Older entries
     without the prediction fields give NaN predictions and "" model runs (shown as unknown)."""
     merged: dict[str, dict] = {}
     for e in entries:
@@ -85,8 +87,11 @@ def posted_replies(entries: list[dict]) -> pd.DataFrame:
             continue
         row = merged.setdefault(str(e["key"]), {})
         row.update(e)
+        if e.get("state") == "posting":
+            row["_attempt_at"] = e.get("at") or e.get("time") or ""
         if e.get("state") == "posted" and e.get("reply_id"):
-            row["posted_at"] = e.get("at") or e.get("time") or ""
+            # a reply recovered by a later run was made by the last attempt, not when it was found
+            row["posted_at"] = (e.get("recovered") and row.get("_attempt_at")) or e.get("at") or e.get("time") or ""
             row["_posted"] = True
     rows = []
     for key, e in merged.items():
@@ -145,6 +150,13 @@ def _comment_status(fields: dict | None) -> tuple[str, str]:
         return "deleted", ""
     if by or body == "[removed]":
         return "removed", by or "unknown"
+    if body.startswith("[ Removed by Reddit"):  # Reddit's own removal ("[ Removed by Reddit ]")
+        return "removed", "reddit"
+    if fields.get("spam"):  # the data a moderator account sees: the text kept, the removal flagged
+        return "removed", "spam"
+    banned_by = fields.get("banned_by") if isinstance(fields.get("banned_by"), str) else ""
+    if fields.get("removed") or banned_by:
+        return "removed", banned_by or "moderator"
     return "ok", ""
 
 
@@ -152,7 +164,7 @@ def _thread_status(fields: dict | None) -> str:
     if not fields:
         return "missing"
     by = str(fields.get("removed_by_category") or "")
-    if by == "deleted" or fields.get("selftext") == "[deleted]" and str(fields.get("author")) == "None":
+    if by in ("deleted", "author") or fields.get("selftext") == "[deleted]" and str(fields.get("author")) == "None":
         return "deleted"
     if by or fields.get("selftext") == "[removed]":
         return "removed"
@@ -204,22 +216,24 @@ def info(reddit, fullnames: list[str], batch: int = 100, desc: str = "", progres
 
 
 def suspended_accounts(reddit, names, sleep=time.sleep) -> dict[str, bool | None]:
-    """name -> is the account suspended (None when Reddit does not know it: deleted or shadowbanned)."""
+    """name -> is the account suspended: its page says `is_suspended`, or Reddit refuses the page (403)
+    or no longer knows it (404: suspended or shadowbanned; an account deleted by its owner leaves no
+    name on its comments, so it is never asked about)."""
     import prawcore
 
     out = {}
     for name in sorted({n for n in names if n and n != "[deleted]"}):
         try:
             out[name] = bool(patiently(lambda: getattr(reddit.redditor(name), "is_suspended", False), sleep=sleep))
-        except prawcore.exceptions.NotFound:
-            out[name] = None
+        except (prawcore.exceptions.NotFound, prawcore.exceptions.Forbidden):
+            out[name] = True
     return out
 
 
 def parent_view(reddit, key: str, submission_id: str, reply_id: str, me: str, more_replies: int | None = 0,
                 sleep=time.sleep) -> dict:
     """The parent comment with its replies: its status, how many replies our reply drew, and the
-    human replies to the same parent (not ours, not bots, not deleted or removed)."""
+    human replies to the same parent (not ours, not bots, not deleted or removed, score not hidden)."""
     import praw
     import prawcore
 
@@ -227,10 +241,12 @@ def parent_view(reddit, key: str, submission_id: str, reply_id: str, me: str, mo
     parent.submission = reddit.submission(submission_id)
     try:
         patiently(parent.refresh, sleep=sleep)
+        patiently(lambda: parent.replies.replace_more(limit=more_replies), sleep=sleep)
     except (praw.exceptions.ClientException, prawcore.exceptions.NotFound, prawcore.exceptions.Forbidden):
         return {"parent_status": "missing", "replies": math.nan, "human_replies": 0, "human_scores": []}
+    except (prawcore.exceptions.ServerError, prawcore.exceptions.RequestException):  # after praw's own retries
+        return {"parent_status": "unknown", "replies": math.nan, "human_replies": 0, "human_scores": []}
     status, _ = _comment_status(_fields(parent))
-    patiently(lambda: parent.replies.replace_more(limit=more_replies), sleep=sleep)
     ours, humans = None, []
     bots = {b.lower() for b in BOTS} | {me.lower()}
     for child in parent.replies:
@@ -239,7 +255,7 @@ def parent_view(reddit, key: str, submission_id: str, reply_id: str, me: str, mo
         data = _fields(child)
         if child.id == reply_id:
             ours = child
-        elif _comment_status(data)[0] == "ok" and _author(data).lower() not in bots:
+        elif _comment_status(data)[0] == "ok" and _author(data).lower() not in bots and not data.get("score_hidden"):
             humans.append(int(data.get("score") or 0))
     replies = math.nan if ours is None else sum(1 for c in ours.replies if isinstance(c, praw.models.Comment))
     return {"parent_status": status, "replies": replies, "human_replies": len(humans), "human_scores": humans}
@@ -278,10 +294,13 @@ def fetch(reddit, posted: pd.DataFrame, *, now: datetime | None = None, public=N
             "submission_id": post.submission_id, "subreddit": post.subreddit,
             "posted_at": post.posted_at.isoformat() if pd.notna(post.posted_at) else "",
             "age_hours": round(age, 2), "status": status,
-            "score": int(data["score"]) if data and data.get("score") is not None else math.nan,
+            # a score the subreddit still hides (its first hours) is shown as 1: unknown, not 1
+            "score": int(data["score"]) if data and data.get("score") is not None and not data.get("score_hidden")
+            else math.nan,
             "removed_by": removed_by, "author": author,
             "author_suspended": authors.get(author),
-            "replies": parent["replies"], "locked": bool((data or {}).get("locked")),
+            "replies": parent["replies"],
+            "locked": bool((data or {}).get("locked") or threads.get(f"t3_{post.submission_id}", {}).get("locked")),
             "parent_status": parent["parent_status"],
             "thread_status": _thread_status(threads.get(f"t3_{post.submission_id}")),
             "human_replies": parent["human_replies"],
@@ -377,6 +396,12 @@ def read_fetches(path: Path | str) -> pd.DataFrame:
         return pd.DataFrame(columns=FETCH_COLUMNS)
     table = pd.read_csv(path, dtype={"reply_id": str, "key": str, "submission_id": str, "removed_by": str,
                                      "author": str}, keep_default_na=False, na_values=[""])
+    lacking = [c for c in ("fetched_at", "reply_id", "status", "score") if c not in table]
+    if lacking:
+        raise ValueError(
+            f"{path} is not the feedback table notebook 08 writes: it must be comma-separated with the columns "
+            f"{', '.join(FETCH_COLUMNS)} (lacking {', '.join(lacking)}; a spreadsheet saved it with ';' or tabs?). "
+            "Save it again as CSV with commas, or rename it and rerun 08 (which then starts a new table).")
     for column in ("reply_id", "key", "submission_id", "subreddit", "removed_by", "author", "status",
                    "parent_status", "thread_status", "source", "fetched_at", "posted_at"):
         if column in table:
@@ -388,8 +413,9 @@ def latest(fetches: pd.DataFrame, posted: pd.DataFrame, min_age_hours: float = 0
     """The last fetch of each reply made when the reply was at least `min_age_hours` old, with the
     prediction made when it was posted (NaN if unknown)."""
     fetches = fetches[~(fetches["age_hours"].astype(float) < min_age_hours)]
-    last = (fetches.assign(_t=pd.to_datetime(fetches["fetched_at"], utc=True, format="ISO8601"))
-            .sort_values("_t", kind="stable").drop_duplicates("reply_id", keep="last").drop(columns="_t"))
+    at = pd.to_datetime(fetches["fetched_at"], utc=True, format="mixed", errors="coerce")  # a spreadsheet may rewrite it
+    last = (fetches.assign(_t=at).sort_values("_t", kind="stable", na_position="first")
+            .drop_duplicates("reply_id", keep="last").drop(columns="_t"))
     keep = ["reply_id", *PREDICTIONS, *MODEL_RUNS, "text", "reply", "parent_body"]
     return last.merge(posted[keep], on="reply_id", how="left").reset_index(drop=True)
 
@@ -416,9 +442,14 @@ def figures(table: pd.DataFrame, edges=DEFAULT_RATING_EDGES) -> dict:
 
     live = scored(table)
     known = live[live["expected_upvotes"].notna()]
-    spearman = math.nan
-    if len(known) >= 3 and known["score"].nunique() > 1 and known["expected_upvotes"].nunique() > 1:
-        spearman = float(spearmanr(known["expected_upvotes"], known["score"].astype(float)).statistic)
+    def rank_correlation(predicted: pd.Series, score: pd.Series) -> float:
+        if len(predicted) < 3 or predicted.nunique() < 2 or score.nunique() < 2:
+            return math.nan
+        return float(spearmanr(predicted.astype(float), score.astype(float)).statistic)
+
+    spearman = rank_correlation(known["expected_upvotes"], known["score"])
+    bins = predicted_bin(live)
+    spearman_bin = rank_correlation(bins[bins.notna()], live.loc[bins.notna(), "score"])
     humans = live[live["human_replies"].fillna(0) > 0]
     suspended = table["author_suspended"].map(lambda v: str(v).lower() == "true")
     return {
@@ -433,6 +464,7 @@ def figures(table: pd.DataFrame, edges=DEFAULT_RATING_EDGES) -> dict:
         "parent_gone": int(table["parent_status"].isin(["deleted", "removed", "missing"]).sum()),
         "median_score": float(live["score"].median()) if len(live) else math.nan,
         "spearman_expected_vs_score": spearman,
+        "spearman_predicted_bin_vs_score": spearman_bin,  # the likeliest bin (argmax p0..p3) instead
         "bot_median_score_vs_humans": float(humans["score"].median()) if len(humans) else math.nan,
         "human_median_score": float(humans["human_median_score"].median()) if len(humans) else math.nan,
         "bot_at_least_human_median": float((humans["score"] >= humans["human_median_score"]).mean()) if len(humans) else math.nan,
@@ -512,6 +544,20 @@ def plot(table: pd.DataFrame, fetches: pd.DataFrame, edges=DEFAULT_RATING_EDGES)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig
+
+
+def show(fig) -> None:
+    """Show `fig` in the notebook as a PNG whatever matplotlib's backend (with MPLBACKEND=Agg, as in a
+    headless run, a figure left to the backend shows nothing), then close it so it is not shown twice."""
+    import io
+
+    import matplotlib.pyplot as plt
+    from IPython.display import Image, display
+
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=80)
+    plt.close(fig)
+    display(Image(data=png.getvalue(), format="png"))
 
 
 # ----- back into training (notebook 05) -----

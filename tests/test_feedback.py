@@ -376,3 +376,135 @@ def test_rerunning_the_sample_adds_nothing_the_second_time(tmp_path):
     table = Paths(tmp_path).file("feedback", source="sample")
     assert feedback.append_fetches(table, fetches) == len(fetches)
     assert feedback.append_fetches(table, fetches) == 0 and len(feedback.read_fetches(table)) == len(fetches)
+
+
+# ----- review 14: shapes Reddit really sends -----
+@pytest.mark.parametrize("status_code", ["403", "404"])
+def test_an_author_page_reddit_refuses_is_a_suspended_account_not_a_crash(live, status_code):
+    """/user/<name>/about answers 403 or 404 for an account Reddit suspended or shadowbanned (a deleted
+    account's comments carry no name): the fetch goes on and marks the author suspended."""
+    posted = feedback.posted_replies(scripted_world(live.state))
+    live.state.suspended.discard("old_bot")
+    live.state.fail(r"^/user/old_bot/about", status_code, times=10)
+    rows = feedback.fetch(reddit.connect(), posted, now=NOW, progress=False).set_index("reply_id")
+    assert len(rows) == 7 and rows.loc["r5", "author_suspended"] == True  # noqa: E712 (a numpy bool)
+    assert rows.loc["r1", "author_suspended"] == False  # noqa: E712
+
+
+@pytest.mark.parametrize("fields, expected", [
+    ({"body": "[removed]", "author": None, "removed_by_category": None}, ("removed", "unknown")),  # moderators, no category
+    ({"body": "[removed]", "author": None, "removed_by_category": "moderator"}, ("removed", "moderator")),
+    ({"body": "[deleted]", "author": None, "removed_by_category": None}, ("deleted", "")),  # its author deleted it
+    ({"body": "[deleted]", "author": None, "removed_by_category": "deleted"}, ("deleted", "")),
+    ({"body": "[ Removed by Reddit ]", "author": None}, ("removed", "reddit")),  # Reddit's own (anti-evil) removal
+    ({"body": "[ Removed by Reddit on account of violating the content policy. ]", "author": None}, ("removed", "reddit")),
+    ({"body": "kept text", "author": "me", "removed": True, "banned_by": "AutoModerator"}, ("removed", "AutoModerator")),
+    ({"body": "kept text", "author": "me", "spam": True, "banned_by": True}, ("removed", "spam")),
+    ({"body": "fine", "author": "me", "removed": False, "banned_by": None, "spam": False}, ("ok", "")),
+])
+def test_comment_states_as_reddit_shapes_them(fields, expected):
+    assert feedback._comment_status(fields) == expected
+
+
+@pytest.mark.parametrize("fields, expected", [
+    ({"selftext": "", "author": None, "removed_by_category": "deleted"}, "deleted"),
+    ({"selftext": "", "author": None, "removed_by_category": "author"}, "deleted"),
+    ({"selftext": "[deleted]", "author": None}, "deleted"),
+    ({"selftext": "[removed]", "author": "op"}, "removed"),
+    ({"selftext": "", "author": "op", "removed_by_category": "automod_filtered"}, "removed"),
+    ({"selftext": "", "author": "op", "removed_by_category": "moderator", "locked": True}, "removed"),
+    ({"selftext": "", "author": "op", "locked": True}, "locked"),
+    ({"selftext": "", "author": "op", "archived": True}, "archived"),
+])
+def test_thread_states_as_reddit_shapes_them(fields, expected):
+    assert feedback._thread_status(fields) == expected
+
+
+def test_a_recovered_post_counts_its_age_from_the_attempt_that_made_it():
+    """07 found the reply on Reddit a day after an interrupted post (a 500 that hid a success): the
+    reply is as old as that attempt, not as the run that recovered it."""
+    attempt = NOW - timedelta(hours=60)
+    entries = [dict(at=iso(attempt), state="posting", key="k1", submission_id="s1", subreddit="x", text="t", p0=0.1),
+               dict(at=iso(attempt + timedelta(seconds=5)), state="failed", key="k1", submission_id="s1", subreddit="x",
+                    reason="500", retry=True, uncertain=True),
+               dict(at=iso(NOW - timedelta(hours=12)), state="posted", key="k1", submission_id="s1", subreddit="x",
+                    reply_id="r1", recovered=True)]
+    posted = feedback.posted_replies(entries)
+    assert posted.loc[0, "posted_at"] == pd.Timestamp(attempt)
+    assert list(feedback.due(posted, NOW, 48)["reply_id"]) == ["r1"]
+
+
+def test_spearman_of_the_likeliest_bin_against_the_score_matches_a_hand_computation():
+    table = small_table()
+    table.loc[table.reply_id == "b", "score"] = 12  # a..d: likeliest bins 3, 2, 0, 1 against scores 10, 12, 0, 1
+    fig = feedback.figures(table)
+    # ranks of the bins 4, 3, 1, 2 and of the scores 3, 4, 1, 2: d² = 1, 1, 0, 0 -> 1 - 6·2 / (4·15) = 0.8
+    assert fig["spearman_predicted_bin_vs_score"] == pytest.approx(0.8)
+    assert math.isnan(feedback.figures(table.iloc[:2])["spearman_predicted_bin_vs_score"])  # two replies say nothing
+
+
+def test_a_reply_in_a_locked_thread_is_locked_even_when_the_reply_itself_is_not(live):
+    """Moderators lock the thread, not each comment: Reddit sends `locked: false` on the reply."""
+    posted = feedback.posted_replies(scripted_world(live.state))
+    live.state.comments["r2"]["locked"] = False
+    rows = feedback.fetch(reddit.connect(), posted, now=NOW, progress=False).set_index("reply_id")
+    assert (rows.loc["r2", "thread_status"], rows.loc["r2", "locked"]) == ("locked", True)
+    assert not rows.loc["r1", "locked"]
+
+
+def test_reddit_failing_on_one_parent_does_not_lose_the_whole_fetch(live):
+    """A parent comment Reddit keeps answering 503 for (after praw's own retries): that reply's parent
+    is recorded as unknown, every other reply is fetched as usual."""
+    posted = feedback.posted_replies(scripted_world(live.state))
+    live.state.fail(r"^/comments/s3", "503", times=20)
+    rows = feedback.fetch(reddit.connect(), posted, now=NOW, progress=False, sleep=lambda s: None).set_index("reply_id")
+    assert len(rows) == 7 and rows.loc["r3", "parent_status"] == "unknown" and rows.loc["r3", "score"] == 4
+    assert math.isnan(rows.loc["r3", "replies"]) and rows.loc["r1", "human_median_score"] == 6.0
+
+
+def test_a_table_saved_by_a_spreadsheet_with_a_bom_still_appends(tmp_path):
+    table = tmp_path / "fetches.csv"
+    feedback.append_fetches(table, fetch_rows(NOW, {"007": 3}))
+    table.write_bytes(b"\xef\xbb\xbf" + table.read_bytes())  # Excel's "CSV UTF-8"
+    assert feedback.append_fetches(table, fetch_rows(NOW + timedelta(days=1), {"007": 5})) == 1
+    assert feedback.append_fetches(table, fetch_rows(NOW + timedelta(days=1), {"007": 5})) == 0
+    fetched = feedback.read_fetches(table)
+    assert list(fetched["reply_id"]) == ["007", "007"] and list(fetched["score"]) == [3, 5]
+
+
+def test_a_table_a_spreadsheet_saved_with_semicolons_is_a_clear_error_not_a_rewrite(tmp_path):
+    table = tmp_path / "feedback" / "reddit_fetches.csv"
+    feedback.append_fetches(table, fetch_rows(NOW, {"r1": 3}))
+    saved = feedback.read_fetches(table).to_csv(sep=";", index=False).encode()
+    table.write_bytes(saved)
+    with pytest.raises(ValueError, match=r"reddit_fetches.csv .*comma.*fetched_at"):
+        feedback.append_fetches(table, fetch_rows(NOW + timedelta(days=1), {"r1": 4}))
+    assert table.read_bytes() == saved
+
+
+def test_latest_reads_fetch_times_a_spreadsheet_rewrote():
+    """Saved from a spreadsheet, ISO times come back as "2030-01-12 12:00:00" (no T, no zone) or not at all."""
+    posted = feedback.posted_replies(posting_pair("k1", "r1", "s1"))
+    fetches = pd.concat([fetch_rows(NOW, {"r1": 2}).assign(age_hours=60),
+                         fetch_rows(NOW, {"r1": 9}).assign(age_hours=108, fetched_at="2030-01-12 12:00:00"),
+                         fetch_rows(NOW, {"r1": 5}).assign(age_hours=84, fetched_at="")], ignore_index=True)
+    assert list(feedback.latest(fetches, posted, min_age_hours=48)["score"]) == [9]
+
+
+def test_a_score_reddit_still_hides_is_unknown_not_its_placeholder(live, monkeypatch):
+    """Subreddits hide scores for the first hours (`score_hidden`, score shown as 1): a fetch then
+    records no score for our reply, and leaves hidden human scores out of their median."""
+    posted = feedback.posted_replies(scripted_world(live.state))
+    shown = State.comment_json
+
+    def hidden(self, c, **kwargs):
+        out = shown(self, c, **kwargs)
+        if c["link_id"] == "s1" and c["id"] in ("r1", "h2"):
+            out["data"].update(score_hidden=True, score=1)
+        return out
+
+    monkeypatch.setattr(State, "comment_json", hidden)
+    rows = feedback.fetch(reddit.connect(), posted, now=NOW, progress=False).set_index("reply_id")
+    assert math.isnan(rows.loc["r1", "score"]) and rows.loc["r1", "status"] == "ok"
+    assert (rows.loc["r1", "human_replies"], rows.loc["r1", "human_median_score"]) == (1, 3.0)
+    assert rows.loc["r2", "score"] == 2

@@ -88,3 +88,16 @@ def test_05_adds_the_fed_back_rows_to_training_only(drive):
     train, test = bc.split_by_thread(pairs.assign(label=pairs.rating), 0.2, seed=s5["settings"]["seed"])
     assert s5["counts"]["feedback_rows"] == len(fed)
     assert s5["counts"]["test_rows"] == len(test) and s5["counts"]["train_rows"] == len(train) + len(fed)
+
+
+def test_08_on_the_sample_shows_its_plots_and_a_rerun_adds_nothing(drive):
+    """What `make demo` runs: 08 on tiny reads the bundled sample (no Reddit, no ledger), shows the four
+    panels in the executed copy, and a second run appends no row twice."""
+    first = run_08(drive)
+    executed = json.loads(Paths(drive).file("executed", notebook="08_feedback").read_text())
+    images = [o for c in executed["cells"] for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(images) >= 1 and first["source"] == "sample"
+    assert first["counts"]["rows_added"] == first["counts"]["table_rows"] > 0
+    assert first["metrics"]["removed"] == 1 and first["metrics"]["author_suspended"] >= 1
+    again = run_08(drive)
+    assert again["counts"]["rows_added"] == 0 and again["counts"]["table_rows"] == first["counts"]["table_rows"]
