@@ -86,7 +86,7 @@ def test_05_adds_the_fed_back_rows_to_training_only(drive):
     s5 = json.loads(Paths(drive).file("summary", notebook="05_bert_upvotes").read_text())
     pairs, _ = bc.drop_bad_pairs(exchange.read_table(Paths(drive), "bert_real"))
     train, test = bc.split_by_thread(pairs.assign(label=pairs.rating), 0.2, seed=s5["settings"]["seed"])
-    assert s5["counts"]["feedback_rows"] == len(fed)
+    assert s5["counts"]["feedback_rows"] == len(fed) and s5["add_feedback"] == "sample"
     assert s5["counts"]["test_rows"] == len(test) and s5["counts"]["train_rows"] == len(train) + len(fed)
 
 
