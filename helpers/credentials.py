@@ -62,17 +62,24 @@ class _NoNotebookAccess(Exception):
     """The secret is in Colab Secrets, but this notebook may not read it."""
 
 
+class _NoAnswer(Exception):
+    """Colab asked the person to grant this notebook access, and got no answer in time."""
+
+
 def _from_colab(name: str) -> str | None:
     if not runtime.in_colab():
         return None
     from google.colab import userdata
 
+    timeout = getattr(userdata, "TimeoutException", ())
     try:
         return userdata.get(name)
     except userdata.NotebookAccessError:
         raise _NoNotebookAccess(name) from None
     except userdata.SecretNotFoundError:
         return None
+    except timeout:
+        raise _NoAnswer(name) from None
 
 
 def _from_praw_ini(name: str) -> tuple[str, Path] | None:
@@ -95,13 +102,22 @@ def get_secret(name: str) -> Secret:
         value, no_access = _from_colab(name), False
     except _NoNotebookAccess:
         value, no_access = None, True
-    if value:
+    except _NoAnswer:
+        raise MissingSecretError(
+            f"Colab asked for access to secret {name} and got no answer in time: run the cell again and click "
+            "'Grant access' in the prompt (or switch on 'Notebook access' under the key icon).") from None
+    empty = value is not None and not value.strip()
+    if value and not empty:
         return Secret(name, value, "Colab Secrets")
     if os.environ.get(name):
         return Secret(name, os.environ[name], "environment")
     found = _from_praw_ini(name)
     if found:
         return Secret(name, found[0], str(found[1]))
+    if empty:
+        raise MissingSecretError(
+            f"secret {name} is in Colab Secrets but its value is empty: open the key icon in the left bar and "
+            f"paste the value of {name}, then run the cell again.")
     if no_access:
         raise MissingSecretError(
             f"secret {name} is in Colab Secrets but this notebook has no access to it: open the key icon in the "

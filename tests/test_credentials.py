@@ -83,14 +83,19 @@ def test_secret_never_shows_its_value(monkeypatch):
     assert isinstance(secret, Secret)
 
 
-def colab_with(monkeypatch, secrets: dict, no_access: set):
+def colab_with(monkeypatch, secrets: dict, no_access: set, no_answer: set = frozenset()):
     class SecretNotFoundError(Exception):
         pass
 
     class NotebookAccessError(Exception):
         pass
 
+    class TimeoutException(Exception):  # Colab's: the access prompt got no answer in time
+        pass
+
     def get(name):
+        if name in no_answer:
+            raise TimeoutException(name)
         if name in no_access:
             raise NotebookAccessError(name)
         if name in secrets:
@@ -99,7 +104,8 @@ def colab_with(monkeypatch, secrets: dict, no_access: set):
 
     colab = types.ModuleType("google.colab")
     colab.userdata = types.SimpleNamespace(get=get, SecretNotFoundError=SecretNotFoundError,
-                                           NotebookAccessError=NotebookAccessError)
+                                           NotebookAccessError=NotebookAccessError,
+                                           TimeoutException=TimeoutException)
     monkeypatch.setitem(sys.modules, "google.colab", colab)
     monkeypatch.setattr(credentials.runtime, "drive_root", lambda: credentials.Path("/nonexistent"))
 
@@ -118,3 +124,20 @@ def test_a_secret_without_notebook_access_falls_back_to_the_environment(monkeypa
     colab_with(monkeypatch, {}, no_access={"REDDIT_PASSWORD"})
     monkeypatch.setenv("REDDIT_PASSWORD", "from-env")
     assert get_secret("REDDIT_PASSWORD").reveal() == "from-env"
+
+
+def test_an_empty_colab_secret_is_not_reported_as_unset(monkeypatch):
+    colab_with(monkeypatch, {"REDDIT_PASSWORD": "  "}, no_access=set())
+    with pytest.raises(MissingSecretError) as err:
+        get_secret("REDDIT_PASSWORD")
+    text = str(err.value)
+    assert "is not set" not in text and "REDDIT_PASSWORD is in Colab Secrets but its value is empty" in text
+
+
+def test_an_unanswered_access_prompt_says_so_and_is_asked_again(monkeypatch):
+    colab_with(monkeypatch, {"REDDIT_PASSWORD": "pw"}, no_access=set(), no_answer={"REDDIT_PASSWORD"})
+    with pytest.raises(MissingSecretError) as err:
+        get_secret("REDDIT_PASSWORD")
+    assert "Grant access" in str(err.value) and "is not set" not in str(err.value)
+    colab_with(monkeypatch, {"REDDIT_PASSWORD": "pw"}, no_access=set())  # the person answers this time
+    assert get_secret("REDDIT_PASSWORD").reveal() == "pw"  # a failed lookup is not cached
