@@ -57,11 +57,35 @@ TRANSITIONS = {  # ledger state -> the states it may move to
 # Outcomes of one approved row in one run (PostRun.counts), beyond the states above.
 OUTCOMES = ("posted", "dry run", "already posted", "failed", "retry later", "gave up", "failed before",
             "invalid row", "not proposed", "refused by guards", "parent gone", "parent is ours",
-            "thread locked", "thread already replied", "banned", "over budget", "queued", "unresolved")
+            "thread locked", "thread already replied", "banned", "over budget", "queued", "unresolved",
+            "refused by reddit")
+
+
+def clean_id(value, prefix: str) -> str:
+    """An id as a person may have typed or pasted it (" t1_abc ", "T1_abc") -> "abc"; "" when blank."""
+    text = "" if blank(value) else str(value).strip()
+    return text[len(prefix):].strip() if text.lower().startswith(prefix) else text
+
+
+def stop_files(folder: Path) -> list[Path]:
+    """STOP switches in `folder`: any file named stop, whatever the case or extension (Drive's web page
+    makes a Google Doc, seen as STOP.gdoc on the mount, or uploads STOP.txt)."""
+    try:
+        return sorted(p for p in folder.iterdir() if p.name.split(".")[0].strip().lower() == "stop")
+    except OSError:
+        return []
 
 
 class StopPosting(Exception):
     """A person asked to stop (the STOP file or parameter)."""
+
+
+def READ_ERRORS() -> tuple:
+    """What praw raises when Reddit fails a request (imported late: praw is optional for dry runs)."""
+    import praw
+    import prawcore
+
+    return praw.exceptions.PRAWException, prawcore.exceptions.PrawcoreException
 
 
 def move(ledger: Ledger, key: str, to: str, current: str | None, **fields) -> dict:
@@ -284,10 +308,11 @@ class Poster:
     def __init__(self, ledger, reddit, opts: PostOptions, proposals, lease, sleep, rng, log):
         self.ledger, self.reddit, self.opts, self.sleep, self.rng, self.log = ledger, reddit, opts, sleep, rng, log
         self.offered = None if proposals is None else {  # comment id -> what notebook 07 proposed
-            str(k).strip(): r for k, r in
+            clean_id(k, "t1_"): r for k, r in
             proposals.drop_duplicates("comment_id").set_index("comment_id").to_dict("index").items()}
         self.stop_path = Path(opts.stop_file) if opts.stop_file else ledger.path.parent / "STOP"
-        self.lease = lease or Lease(ledger.path.parent / "lease.json", settle=opts.lease_settle)
+        self.lease = lease or Lease(ledger.path.parent / "lease.json", settle=opts.lease_settle,
+                                    max_extra=max(opts.pause_minutes[1] * 60, opts.ratelimit_max_wait) + 60)
         self.run = PostRun()
         self.me = ""
         self.mine_replies: dict[str, str] = {}  # parent comment id -> our reply id (Reddit's view)
@@ -307,19 +332,32 @@ class Poster:
                 self.run.add(row, "queued", "another run holds the posting lease")
             return self.run
         try:
-            self.me = self.reddit.user.me().name
-            self.sync()
-            self.run.counts["recovered"] = recover(self.reddit, self.ledger, self.me, self.mine_replies, self.log)
+            try:
+                self.me = self.reddit.user.me().name
+                self.sync()
+                self.run.counts["recovered"] = recover(self.reddit, self.ledger, self.me, self.mine_replies, self.log)
+            except READ_ERRORS() as error:
+                why = self.read_failed(error, "reading our account and recent comments")
+                for _, row in rows.iterrows():
+                    self.run.add(row, "queued", why)
+                return self.run
             return self._rows(rows)
         finally:
             self.lease.release()
+
+    def read_failed(self, error, doing: str) -> str:
+        """Reddit failed a read around a post (429, 5xx, a dropped connection): stop, nothing is lost."""
+        reason = classify(error)[0]
+        self.stopped(f"stopped: Reddit answered {reason} while {doing}; nothing more was sent, the rest stays "
+                     "queued for the next run (run this cell again in a few minutes)")
+        return self.run.stopped
 
     def _rows(self, rows: pd.DataFrame) -> PostRun:
         latest = self.ledger.merged()
         self.threads |= self.ledger.replied_threads()
         for _, row in rows.iterrows():
-            key = "" if blank(row["comment_id"]) else str(row["comment_id"]).strip()
-            item = Item(row, key, str(row["submission_id"]).strip(), str(row["subreddit"]), latest.get(key, {}))
+            key = clean_id(row["comment_id"], "t1_")
+            item = Item(row, key, clean_id(row["submission_id"], "t3_"), str(row["subreddit"]).strip(), latest.get(key, {}))
             self.step(item)
         return self.run
 
@@ -348,7 +386,14 @@ class Poster:
 
     def refused(self, item: Item, checks) -> bool:
         for name in checks:
-            verdict = getattr(self, name)(item)
+            try:
+                verdict = getattr(self, name)(item)
+            except READ_ERRORS() as error:
+                reason, retry, _ = classify(error)
+                if retry:
+                    verdict = "queued", self.read_failed(error, f"checking comment {item.key} before its post")
+                else:  # a 403/404 on a read: this row cannot be checked, the others may
+                    verdict = "refused by reddit", f"{reason} while checking comment {item.key} in r/{item.subreddit}"
             if verdict:
                 self.run.add(item.row, *verdict)
                 return True
@@ -393,7 +438,7 @@ class Poster:
 
     def check_proposed(self, item: Item):
         item.proposed = self.offered.get(item.key) if self.offered is not None else {}
-        if item.proposed is None or str(item.proposed.get("submission_id", item.thread)).strip() != item.thread:
+        if item.proposed is None or clean_id(item.proposed.get("submission_id", item.thread), "t3_") != item.thread:
             return "not proposed", "no notebook proposed this reply (a row added or edited by hand)"
 
     def check_guards(self, item: Item):
@@ -426,8 +471,9 @@ class Poster:
                 if wait:
                     self.log(f"pausing {wait / 60:.1f} min before the next post (STOP or interrupt now to end the run)")
                 self.sleep(wait)
-            if self.opts.stop or self.stop_path.exists():
-                where = "STOP parameter" if self.opts.stop else f"{self.stop_path.name} file on Drive"
+            found = ([self.stop_path] if self.stop_path.exists() else []) if self.opts.stop_file else stop_files(self.stop_path.parent)
+            if self.opts.stop or found:
+                where = "STOP parameter" if self.opts.stop else f"{found[0].name} file on Drive: delete it to post again"
                 raise StopPosting(f"stopped by the STOP switch ({where}); the rest stays queued")
             self.lease.check()
         except (StopPosting, LeaseBusy) as why:

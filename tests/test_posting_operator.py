@@ -1,0 +1,89 @@
+"""Posting under a careless operator and Reddit's real errors, beyond issue 12's own tests (review 12):
+ids typed with prefixes or spaces, a STOP made in Drive's web page, a lease from a clock in the
+future, Reddit errors on the reads around the post. Real praw against the stand-in."""
+import json
+import os
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from test_posting_safety import live, ours_under, run, world  # noqa: F401 (live is a fixture)
+
+from helpers import posting, reddit
+from helpers.lease import Lease, LeaseBusy
+
+
+def test_ids_typed_with_a_prefix_or_spaces_are_the_same_rows(live, tmp_path):
+    st = live.state
+    proposed = world(st, n=3)
+    rv = proposed.copy()
+    rv.loc[0, "comment_id"] = "t1_c1"
+    rv.loc[1, "comment_id"] = " c2 "
+    rv.loc[2, "submission_id"] = "t3_p3"
+    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    result, _, _ = run(rv, ledger, reddit.connect(), proposed=proposed)
+    assert result.counts.get("posted") == 3, result.table()
+    assert {e["key"] for e in ledger.entries()} == {"c1", "c2", "c3"}
+    again, _, _ = run(rv, ledger, reddit.connect(), proposed=proposed)
+    assert again.counts["already posted"] == 3 and len(st.posted) == 3
+
+
+@pytest.mark.parametrize("name", ["STOP", "stop", "STOP.txt", "STOP.gdoc", "Stop.docx"])
+def test_a_stop_file_made_from_drives_web_page_stops(live, tmp_path, name):
+    """Drive's web page makes a Google Doc (STOP.gdoc on the mount) or uploads STOP.txt."""
+    st = live.state
+    rv = world(st, n=2)
+    ledger = posting.Ledger(tmp_path / "ledger" / "l.jsonl")
+    ledger.path.parent.mkdir(parents=True)
+    (ledger.path.parent / name).write_text("")
+    result, _, _ = run(rv, ledger, reddit.connect())
+    assert st.posted == [] and result.stopped and "STOP" in result.stopped
+
+
+def lease_file(path, heartbeat, expires, owner="other-host-1234"):
+    path.write_text(json.dumps({"owner": owner, "host": "other", "started": heartbeat.isoformat(),
+                                "heartbeat": heartbeat.isoformat(), "expires": expires.isoformat()}))
+
+
+def test_a_lease_from_a_clock_far_in_the_future_does_not_block_for_ever(tmp_path):
+    now = datetime.now(timezone.utc)
+    path = tmp_path / "lease.json"
+    lease_file(path, now + timedelta(days=300), now + timedelta(days=300, minutes=3))
+    stale = time.time() - 2 * 3600  # the file was last written two hours ago (our clock)
+    os.utime(path, (stale, stale))
+    lease = Lease(path, settle=0)
+    lease.acquire()
+    assert json.loads(path.read_text())["owner"] == lease.owner
+
+
+def test_a_lease_with_an_absurd_expiry_does_not_block_for_ever(tmp_path):
+    now = datetime.now(timezone.utc)
+    path = tmp_path / "lease.json"
+    lease_file(path, now - timedelta(hours=2), now + timedelta(days=3650))  # edited by hand, or half-written
+    lease = Lease(path, settle=0)
+    lease.acquire()
+    assert json.loads(path.read_text())["owner"] == lease.owner
+
+
+def test_a_live_lease_from_a_clock_a_little_ahead_still_blocks(tmp_path):
+    now = datetime.now(timezone.utc)
+    path = tmp_path / "lease.json"
+    lease_file(path, now + timedelta(minutes=2), now + timedelta(minutes=15))
+    with pytest.raises(LeaseBusy, match="expires by itself"):
+        Lease(path, settle=0).acquire()
+
+
+@pytest.mark.parametrize("where,kind", [("/user/[^/]+/comments", "429"), ("/user/[^/]+/comments", "503"),
+                                        ("/api/info", "429"), ("/api/info", "drop"), ("/r/[^/]+/about", "500")])
+def test_an_error_on_a_read_before_the_post_stops_the_run_cleanly(live, tmp_path, where, kind):
+    st = live.state
+    rv = world(st, n=2)
+    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    st.fail(where, kind, times=3)  # prawcore retries a GET after a 5xx or a drop: fail its retries too
+    result, _, _ = run(rv, ledger, reddit.connect())  # no exception out of the posting cell
+    assert result.stopped and "next run" in result.stopped
+    assert not (tmp_path / "lease.json").exists() or "released" in json.loads((tmp_path / "lease.json").read_text())
+    with st.lock:
+        st.failures.clear()  # Reddit is well again
+    again, _, _ = run(rv, ledger, reddit.connect())
+    assert sum(ours_under(st, c) for c in ("c1", "c2")) == 2 and len(st.posted) == 2
