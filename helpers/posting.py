@@ -137,6 +137,15 @@ def ratelimit_seconds(message: str) -> float | None:
     return n * 60.0 if m.group(2).startswith("minute") else n / 1000 if m.group(2).startswith("milli") else float(n)
 
 
+def retry_after(error) -> float | None:
+    """The retry-after of a 429 (seconds), None when Reddit sent none."""
+    value = getattr(error, "retry_after", None) or getattr(getattr(error, "response", None), "headers", {}).get("retry-after")
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return None
+
+
 def classify(error) -> tuple[str, bool, bool]:
     """An exception from the POST -> (reason, retry, uncertain). `retry`: a later run may try again;
     `uncertain`: Reddit may have made the comment anyway (check before retrying)."""
@@ -148,7 +157,8 @@ def classify(error) -> tuple[str, bool, bool]:
         return "; ".join(f"{it.error_type}: {it.message}" for it in error.items), limit, False
     status = getattr(getattr(error, "response", None), "status_code", None)
     if isinstance(error, prawcore.exceptions.TooManyRequests) or status == 429:
-        return "429 too many requests", True, False
+        wait = retry_after(error)
+        return "429 too many requests" + (f" (Reddit asks to wait {wait:.0f} s)" if wait else ""), True, False
     if status == 401 or isinstance(error, prawcore.exceptions.InvalidToken):
         return "401 unauthorized (the token expired; praw logs in again on the next request)", True, False
     if isinstance(error, prawcore.exceptions.Forbidden):
@@ -319,6 +329,7 @@ class Poster:
         self.threads: set[str] = set()  # threads with a reply of ours (or maybe)
         self.banned: dict[str, bool] = {}
         self.made = 0
+        self.hold_until = None  # the end of the longest wait Reddit asked of this account (from the ledger)
 
     # ----- the run -----
     def run_all(self, rows: pd.DataFrame) -> PostRun:
@@ -355,6 +366,8 @@ class Poster:
     def _rows(self, rows: pd.DataFrame) -> PostRun:
         latest = self.ledger.merged()
         self.threads |= self.ledger.replied_threads()
+        holds = [parse_time(e.get("not_before")) for e in self.ledger.entries() if e.get("not_before")]
+        self.hold_until = max((t for t in holds if t), default=None)  # Reddit's wait applies to the account
         for _, row in rows.iterrows():
             key = clean_id(row["comment_id"], "t1_")
             item = Item(row, key, clean_id(row["submission_id"], "t3_"), str(row["subreddit"]).strip(), latest.get(key, {}))
@@ -457,6 +470,11 @@ class Poster:
             return "queued", self.run.stopped
         if self.made >= self.opts.max_posts:
             return "queued", f"cap of {self.opts.max_posts} posts per run reached"
+        if not self.opts.dry_run and self.hold_until and self.hold_until > self.ledger.clock():
+            self.stopped(f"Reddit asked this account to wait until {self.hold_until.isoformat(timespec='seconds')} "
+                         "(UTC) before posting again (a 429 with retry-after, or a RATELIMIT); nothing was sent, "
+                         "run this cell again after that time")
+            return "queued", self.run.stopped
         over = over_budget(self.ledger, item.subreddit, self.opts.max_posts_per_day, self.opts.max_posts_per_subreddit_per_day)
         if over:
             return "over budget", over
@@ -523,7 +541,13 @@ class Poster:
                         continue
                     except LeaseBusy as busy:
                         self.stopped(str(busy))
-                move(self.ledger, item.key, "failed", "posting", reason=reason, retry=retry, uncertain=uncertain, **item.base)
+                hold = {}
+                if wait is None and reason.startswith("429"):
+                    wait = retry_after(error)
+                if wait:  # not sent again before Reddit allows it (a rerun would spend an attempt for nothing)
+                    hold["not_before"] = (self.ledger.clock() + timedelta(seconds=wait)).isoformat(timespec="seconds")
+                move(self.ledger, item.key, "failed", "posting", reason=reason, retry=retry, uncertain=uncertain,
+                     **hold, **item.base)
                 if ("RATELIMIT" in reason or reason.startswith("429")) and not self.run.stopped:
                     self.stopped(f"stopped on {reason}; the rest stays queued for the next run")
                 if retry:

@@ -87,3 +87,74 @@ def test_an_error_on_a_read_before_the_post_stops_the_run_cleanly(live, tmp_path
         st.failures.clear()  # Reddit is well again
     again, _, _ = run(rv, ledger, reddit.connect())
     assert sum(ours_under(st, c) for c in ("c1", "c2")) == 2 and len(st.posted) == 2
+
+
+class Clock:
+    """A clock the test moves (the ledger's `at` and the waits both read it)."""
+
+    def __init__(self):
+        self.now = datetime.now(timezone.utc)
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_429_with_retry_after_is_not_retried_before_reddit_allows_it(live, tmp_path):
+    """A rerun at once would be refused again and spend one of MAX_ATTEMPTS for nothing."""
+    retry_after, wait = "600", 600
+    st = live.state
+    rv = world(st, n=1)
+    clock = Clock()
+    ledger = posting.Ledger(tmp_path / "l.jsonl", clock=clock)
+    st.fail("/api/comment", "429", retry_after=retry_after)
+    first, _, _ = run(rv, ledger, reddit.connect(), max_attempts=2)
+    assert first.counts["retry later"] == 1 and first.stopped
+    assert f"{retry_after}" in first.table()["detail"][0]  # the wait Reddit asked for is shown
+    clock.now += timedelta(seconds=wait / 2)  # the operator reruns the cell at once
+    early, _, _ = run(rv, ledger, reddit.connect(), max_attempts=2)
+    assert early.counts.get("queued") == 1 and st.posted == [] and ledger.attempts("c1") == 1, early.table()
+    assert "wait until" in early.stopped
+    clock.now += timedelta(seconds=wait)
+    late, _, _ = run(rv, ledger, reddit.connect(), max_attempts=2)
+    assert late.counts["posted"] == 1 and ours_under(st, "c1") == 1
+
+
+def test_a_429_without_retry_after_is_retried_by_the_next_run(live, tmp_path):
+    st = live.state
+    rv = world(st, n=1)
+    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    st.fail("/api/comment", "429")
+    first, _, _ = run(rv, ledger, reddit.connect())
+    assert first.counts["retry later"] == 1 and "not_before" not in ledger.last()["c1"]
+    again, _, _ = run(rv, ledger, reddit.connect())
+    assert again.counts["posted"] == 1 and ours_under(st, "c1") == 1
+
+
+def test_a_long_ratelimit_waits_until_its_end_across_runs(live, tmp_path):
+    st = live.state
+    rv = world(st, n=1)
+    clock = Clock()
+    ledger = posting.Ledger(tmp_path / "l.jsonl", clock=clock)
+    st.fail("/api/comment", "ratelimit", message="Looks like you've been doing that a lot. Take a break for 30 minutes before trying again.")
+    first, _, _ = run(rv, ledger, reddit.connect(), max_attempts=2, ratelimit_max_wait=60)
+    assert first.counts["retry later"] == 1
+    clock.now += timedelta(minutes=10)
+    early, _, _ = run(rv, ledger, reddit.connect(), max_attempts=2, ratelimit_max_wait=60)
+    assert early.counts.get("queued") == 1 and ledger.attempts("c1") == 1
+    clock.now += timedelta(minutes=21)
+    late, _, _ = run(rv, ledger, reddit.connect(), max_attempts=2, ratelimit_max_wait=60)
+    assert late.counts["posted"] == 1
+
+
+def test_a_private_subreddit_refuses_its_rows_only(live, tmp_path):
+    st = live.state
+    rv = world(st, n=1)
+    other = world(st, n=0)
+    st.add_post("closed", "q1", "post", 10)
+    st.add_comment("q1", "d1", "a comment", score=10)
+    rv.loc[1] = {**rv.loc[0].to_dict(), "subreddit": "closed", "submission_id": "q1", "comment_id": "d1"}
+    st.fail("/r/closed/about", "403", times=5)
+    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    result, _, _ = run(rv, ledger, reddit.connect())
+    assert result.counts["posted"] == 1 and result.counts["refused by reddit"] == 1 and not result.stopped
+    assert other.empty and ours_under(st, "d1") == 0
