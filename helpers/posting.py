@@ -67,11 +67,12 @@ def clean_id(value, prefix: str) -> str:
     return text[len(prefix):].strip() if text.lower().startswith(prefix) else text
 
 
-def stop_files(folder: Path) -> list[Path]:
-    """STOP switches in `folder`: any file named stop, whatever the case or extension (Drive's web page
-    makes a Google Doc, seen as STOP.gdoc on the mount, or uploads STOP.txt)."""
+def stop_files(stop_path: Path) -> list[Path]:
+    """STOP switches for `stop_path` (ledger/STOP): any file of that name in its folder, whatever the case
+    or extension (Drive's web page makes a Google Doc, seen as STOP.gdoc on the mount, or uploads STOP.txt)."""
+    stem = stop_path.name.split(".")[0].strip().lower()
     try:
-        return sorted(p for p in folder.iterdir() if p.name.split(".")[0].strip().lower() == "stop")
+        return sorted(p for p in stop_path.parent.iterdir() if p.name.split(".")[0].strip().lower() == stem)
     except OSError:
         return []
 
@@ -489,7 +490,7 @@ class Poster:
                 if wait:
                     self.log(f"pausing {wait / 60:.1f} min before the next post (STOP or interrupt now to end the run)")
                 self.sleep(wait)
-            found = ([self.stop_path] if self.stop_path.exists() else []) if self.opts.stop_file else stop_files(self.stop_path.parent)
+            found = stop_files(self.stop_path)
             if self.opts.stop or found:
                 where = "STOP parameter" if self.opts.stop else f"{found[0].name} file on Drive: delete it to post again"
                 raise StopPosting(f"stopped by the STOP switch ({where}); the rest stays queued")

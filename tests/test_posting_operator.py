@@ -38,6 +38,8 @@ def test_a_stop_file_made_from_drives_web_page_stops(live, tmp_path, name):
     (ledger.path.parent / name).write_text("")
     result, _, _ = run(rv, ledger, reddit.connect())
     assert st.posted == [] and result.stopped and "STOP" in result.stopped
+    named, _, _ = run(rv, ledger, reddit.connect(), stop_file=ledger.path.parent / "STOP")  # as notebook 07 passes it
+    assert st.posted == [] and named.stopped and name in named.stopped
 
 
 def lease_file(path, heartbeat, expires, owner="other-host-1234"):
