@@ -160,3 +160,11 @@ def test_a_private_subreddit_refuses_its_rows_only(live, tmp_path):
     result, _, _ = run(rv, ledger, reddit.connect())
     assert result.counts["posted"] == 1 and result.counts["refused by reddit"] == 1 and not result.stopped
     assert other.empty and ours_under(st, "d1") == 0
+
+
+@pytest.mark.parametrize("value", ["Yes ", " TRUE", "1", "1.0", "x", "X", "approve", "✓", "✔", "VERDADERO", "VERO", "WAAR"])
+def test_approvals_as_people_and_spreadsheets_write_them(value):
+    import pandas as pd
+
+    rv = pd.DataFrame({"approved": [value, "no", "", "FALSE", "0"]})
+    assert list(posting.approved(rv).index) == [0] and len(posting.approved(rv)) == 1
