@@ -112,6 +112,9 @@ class Lease:
     def check(self, extra_seconds: float = 0.0) -> None:
         """Before each post: still ours? Then renew it for `ttl` + `extra_seconds` (the pause)."""
         data = self.read()
+        if not data:  # missing or torn: Drive may be showing it mid-sync; look once more
+            self.sleep(1.0)
+            data = self.read()
         if data.get("owner") != self.owner:
             raise self._busy(data, took_over=True) if data.get("owner") else LeaseBusy(
                 f"the posting lease {self.path.name} disappeared while this run held it (deleted by hand?): "

@@ -168,3 +168,37 @@ def test_approvals_as_people_and_spreadsheets_write_them(value):
 
     rv = pd.DataFrame({"approved": [value, "no", "", "FALSE", "0"]})
     assert list(posting.approved(rv).index) == [0] and len(posting.approved(rv)) == 1
+
+
+def test_a_lease_read_half_synced_during_a_run_is_read_again(tmp_path):
+    """Drive may show a file mid-sync for a moment: the holder reads again before it stops."""
+    path = tmp_path / "lease.json"
+    waits = []
+    lease = Lease(path, settle=0, sleep=waits.append)
+    lease.acquire()
+    whole = path.read_text()
+    path.write_text(whole[: len(whole) // 2])  # half of it, as a sync in progress shows it
+
+    def sleep(seconds):
+        waits.append(seconds)
+        path.write_text(whole)  # the sync finished
+
+    lease.sleep = sleep
+    lease.check()
+    assert json.loads(path.read_text())["owner"] == lease.owner and waits
+
+
+def test_budgets_count_the_last_24_hours_across_midnight_utc(live, tmp_path):
+    st = live.state
+    rv = world(st, n=3)
+    clock = Clock()
+    clock.now = datetime(2026, 11, 25, 23, 50, tzinfo=timezone.utc)
+    ledger = posting.Ledger(tmp_path / "l.jsonl", clock=clock)
+    first, _, _ = run(rv.iloc[:2], ledger, reddit.connect(), max_posts_per_day=2)
+    assert first.counts["posted"] == 2
+    clock.now = datetime(2026, 11, 26, 0, 10, tzinfo=timezone.utc)  # a new UTC day, 20 minutes later
+    after_midnight, _, _ = run(rv, ledger, reddit.connect(), max_posts_per_day=2)
+    assert after_midnight.counts["over budget"] == 1 and len(st.posted) == 2
+    clock.now = datetime(2026, 11, 26, 23, 51, tzinfo=timezone.utc)
+    next_day, _, _ = run(rv, ledger, reddit.connect(), max_posts_per_day=2)
+    assert next_day.counts["posted"] == 1 and len(st.posted) == 3
