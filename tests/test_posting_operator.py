@@ -202,3 +202,17 @@ def test_budgets_count_the_last_24_hours_across_midnight_utc(live, tmp_path):
     clock.now = datetime(2026, 11, 26, 23, 51, tzinfo=timezone.utc)
     next_day, _, _ = run(rv, ledger, reddit.connect(), max_posts_per_day=2)
     assert next_day.counts["posted"] == 1 and len(st.posted) == 3
+
+
+@pytest.mark.parametrize("reply", ["I haveSEP that too", "SEPthat is it", "yes|endoftext", "it was fineSEP"])
+def test_marker_pieces_glued_without_their_brackets_are_caught(reply):
+    from helpers import guards
+
+    assert "markers" in guards.check(reply, "")
+
+
+@pytest.mark.parametrize("reply", ["Sept is nice", "I SEPARATE them", "a SEP account", "Pepsi"])
+def test_words_that_look_like_markers_pass(reply):
+    from helpers import guards
+
+    assert "markers" not in guards.check(reply, "")
