@@ -17,6 +17,8 @@ URL = re.compile(r"https?://|www\.|\[[^\]]*\]\([^)]*\)|\b[\w-]+\.(?:com|org|net|
 # leftover prompt markers, whole or in pieces: [SEP], <|...|>, "endoftext"
 # pieces are matched glued to words too ("haveSEP]"): GPT-2 writes them without spaces
 MARKERS = re.compile(r"\[SEP|SEP\]|\[SE\b|<\||\|>|(?:start|end)oftext", re.I)
+# "SEP" glued to a word without its brackets ("haveSEP", "SEPthat"): case-sensitive, so "Sept" passes
+GLUED_SEP = re.compile(r"[a-z]SEP\b|\bSEP[a-z]")
 
 # Guard names, in the order they are checked.
 GUARDS = ("empty", "markers", "url", "blocklist", "repetition", "near_copy")
@@ -54,7 +56,7 @@ def check(reply: str, parent: str, blocklist=DEFAULT_BLOCKLIST) -> list[str]:
     if not reply.strip():
         return ["empty"]
     failed = []
-    if MARKERS.search(reply) or reply.count("[") != reply.count("]"):  # a lone "]" is the tail of a split "[SEP]"
+    if MARKERS.search(reply) or GLUED_SEP.search(reply) or reply.count("[") != reply.count("]"):  # a lone "]" is the tail of a split "[SEP]"
         failed.append("markers")
     if URL.search(reply):
         failed.append("url")

@@ -15,7 +15,7 @@ import json
 import platform
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .exchange import write_json
@@ -32,9 +32,10 @@ class Lease:
     after its last heartbeat)."""
 
     def __init__(self, path: Path | str, *, ttl: float = 3 * 60, settle: float = 3.0, clock=utc_now,
-                 sleep=time.sleep):
+                 sleep=time.sleep, max_extra: float = 60 * 60):
         self.path = Path(path)
         self.ttl = ttl
+        self.max_extra = max_extra  # the longest wait a holder covers (pause, RATELIMIT): bounds any expiry
         self.settle = settle
         self.clock = clock
         self.sleep = sleep
@@ -48,17 +49,42 @@ class Lease:
             return {}  # no lease, or a torn one: nobody holds it
         return data if isinstance(data, dict) else {}
 
-    def _live_other(self, data: dict) -> bool:
+    def expiry(self, data: dict) -> datetime | None:
+        """When a lease really ends: its `expires`, but never later than `ttl` + `max_extra` after its
+        heartbeat, nor after the file was last written by our clock (a hand-edited or half-written
+        expiry, or a machine whose clock runs ahead, cannot block posting for ever)."""
         expires = parse_time(data.get("expires"))
+        if expires is None:
+            return None
+        hold = timedelta(seconds=self.ttl + self.max_extra)
+        bounds = [expires]
+        heartbeat = parse_time(data.get("heartbeat"))
+        if heartbeat is not None:
+            bounds.append(heartbeat + hold)
+        try:
+            written = datetime.fromtimestamp(self.path.stat().st_mtime, timezone.utc)
+            if written <= self.clock() + timedelta(minutes=1):  # a file time from our own clock
+                bounds.append(written + hold)
+        except OSError:
+            pass
+        return min(bounds)
+
+    def _live_other(self, data: dict) -> bool:
+        expires = self.expiry(data)
         return bool(data.get("owner")) and data.get("owner") != self.owner and expires is not None and expires > self.clock()
 
     def _busy(self, data: dict, took_over: bool = False) -> LeaseBusy:
         what = "took over the posting lease" if took_over else "holds the posting lease"
+        heartbeat = parse_time(data.get("heartbeat"))
+        ahead = (" Its heartbeat is in the future: that machine's clock runs ahead of ours."
+                 if heartbeat and heartbeat > self.clock() + timedelta(minutes=1) else "")
+        ends = self.expiry(data)
         return LeaseBusy(
             f"another run ({data.get('owner')}, started {data.get('started', '?')}, last heartbeat "
             f"{data.get('heartbeat', '?')}) {what} in {self.path.name}. If that run is still going (in its pause "
             "between posts, in another tab or on another machine), let it finish; if it crashed or you stopped "
-            f"it, its lease expires by itself at {data.get('expires')} (UTC). Then run this cell again. "
+            f"it, its lease expires by itself at {ends.isoformat(timespec='seconds') if ends else '?'} (UTC). Then run "
+            f"this cell again (or, if you are sure no run is posting, delete {self.path}).{ahead} "
             "This run posts nothing more."
         )
 
@@ -86,6 +112,9 @@ class Lease:
     def check(self, extra_seconds: float = 0.0) -> None:
         """Before each post: still ours? Then renew it for `ttl` + `extra_seconds` (the pause)."""
         data = self.read()
+        if not data:  # missing or torn: Drive may be showing it mid-sync; look once more
+            self.sleep(1.0)
+            data = self.read()
         if data.get("owner") != self.owner:
             raise self._busy(data, took_over=True) if data.get("owner") else LeaseBusy(
                 f"the posting lease {self.path.name} disappeared while this run held it (deleted by hand?): "

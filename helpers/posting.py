@@ -57,11 +57,36 @@ TRANSITIONS = {  # ledger state -> the states it may move to
 # Outcomes of one approved row in one run (PostRun.counts), beyond the states above.
 OUTCOMES = ("posted", "dry run", "already posted", "failed", "retry later", "gave up", "failed before",
             "invalid row", "not proposed", "refused by guards", "parent gone", "parent is ours",
-            "thread locked", "thread already replied", "banned", "over budget", "queued", "unresolved")
+            "thread locked", "thread already replied", "banned", "over budget", "queued", "unresolved",
+            "refused by reddit")
+
+
+def clean_id(value, prefix: str) -> str:
+    """An id as a person may have typed or pasted it (" t1_abc ", "T1_abc") -> "abc"; "" when blank."""
+    text = "" if blank(value) else str(value).strip()
+    return text[len(prefix):].strip() if text.lower().startswith(prefix) else text
+
+
+def stop_files(stop_path: Path) -> list[Path]:
+    """STOP switches for `stop_path` (ledger/STOP): any file of that name in its folder, whatever the case
+    or extension (Drive's web page makes a Google Doc, seen as STOP.gdoc on the mount, or uploads STOP.txt)."""
+    stem = stop_path.name.split(".")[0].strip().lower()
+    try:
+        return sorted(p for p in stop_path.parent.iterdir() if p.name.split(".")[0].strip().lower() == stem)
+    except OSError:
+        return []
 
 
 class StopPosting(Exception):
     """A person asked to stop (the STOP file or parameter)."""
+
+
+def READ_ERRORS() -> tuple:
+    """What praw raises when Reddit fails a request (imported late: praw is optional for dry runs)."""
+    import praw
+    import prawcore
+
+    return praw.exceptions.PRAWException, prawcore.exceptions.PrawcoreException
 
 
 def move(ledger: Ledger, key: str, to: str, current: str | None, **fields) -> dict:
@@ -113,6 +138,15 @@ def ratelimit_seconds(message: str) -> float | None:
     return n * 60.0 if m.group(2).startswith("minute") else n / 1000 if m.group(2).startswith("milli") else float(n)
 
 
+def retry_after(error) -> float | None:
+    """The retry-after of a 429 (seconds), None when Reddit sent none."""
+    value = getattr(error, "retry_after", None) or getattr(getattr(error, "response", None), "headers", {}).get("retry-after")
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return None
+
+
 def classify(error) -> tuple[str, bool, bool]:
     """An exception from the POST -> (reason, retry, uncertain). `retry`: a later run may try again;
     `uncertain`: Reddit may have made the comment anyway (check before retrying)."""
@@ -124,7 +158,8 @@ def classify(error) -> tuple[str, bool, bool]:
         return "; ".join(f"{it.error_type}: {it.message}" for it in error.items), limit, False
     status = getattr(getattr(error, "response", None), "status_code", None)
     if isinstance(error, prawcore.exceptions.TooManyRequests) or status == 429:
-        return "429 too many requests", True, False
+        wait = retry_after(error)
+        return "429 too many requests" + (f" (Reddit asks to wait {wait:.0f} s)" if wait else ""), True, False
     if status == 401 or isinstance(error, prawcore.exceptions.InvalidToken):
         return "401 unauthorized (the token expired; praw logs in again on the next request)", True, False
     if isinstance(error, prawcore.exceptions.Forbidden):
@@ -284,16 +319,18 @@ class Poster:
     def __init__(self, ledger, reddit, opts: PostOptions, proposals, lease, sleep, rng, log):
         self.ledger, self.reddit, self.opts, self.sleep, self.rng, self.log = ledger, reddit, opts, sleep, rng, log
         self.offered = None if proposals is None else {  # comment id -> what notebook 07 proposed
-            str(k).strip(): r for k, r in
+            clean_id(k, "t1_"): r for k, r in
             proposals.drop_duplicates("comment_id").set_index("comment_id").to_dict("index").items()}
         self.stop_path = Path(opts.stop_file) if opts.stop_file else ledger.path.parent / "STOP"
-        self.lease = lease or Lease(ledger.path.parent / "lease.json", settle=opts.lease_settle)
+        self.lease = lease or Lease(ledger.path.parent / "lease.json", settle=opts.lease_settle,
+                                    max_extra=max(opts.pause_minutes[1] * 60, opts.ratelimit_max_wait) + 60)
         self.run = PostRun()
         self.me = ""
         self.mine_replies: dict[str, str] = {}  # parent comment id -> our reply id (Reddit's view)
         self.threads: set[str] = set()  # threads with a reply of ours (or maybe)
         self.banned: dict[str, bool] = {}
         self.made = 0
+        self.hold_until = None  # the end of the longest wait Reddit asked of this account (from the ledger)
 
     # ----- the run -----
     def run_all(self, rows: pd.DataFrame) -> PostRun:
@@ -307,19 +344,34 @@ class Poster:
                 self.run.add(row, "queued", "another run holds the posting lease")
             return self.run
         try:
-            self.me = self.reddit.user.me().name
-            self.sync()
-            self.run.counts["recovered"] = recover(self.reddit, self.ledger, self.me, self.mine_replies, self.log)
+            try:
+                self.me = self.reddit.user.me().name
+                self.sync()
+                self.run.counts["recovered"] = recover(self.reddit, self.ledger, self.me, self.mine_replies, self.log)
+            except READ_ERRORS() as error:
+                why = self.read_failed(error, "reading our account and recent comments")
+                for _, row in rows.iterrows():
+                    self.run.add(row, "queued", why)
+                return self.run
             return self._rows(rows)
         finally:
             self.lease.release()
 
+    def read_failed(self, error, doing: str) -> str:
+        """Reddit failed a read around a post (429, 5xx, a dropped connection): stop, nothing is lost."""
+        reason = classify(error)[0]
+        self.stopped(f"stopped: Reddit answered {reason} while {doing}; nothing more was sent, the rest stays "
+                     "queued for the next run (run this cell again in a few minutes)")
+        return self.run.stopped
+
     def _rows(self, rows: pd.DataFrame) -> PostRun:
         latest = self.ledger.merged()
         self.threads |= self.ledger.replied_threads()
+        holds = [parse_time(e.get("not_before")) for e in self.ledger.entries() if e.get("not_before")]
+        self.hold_until = max((t for t in holds if t), default=None)  # Reddit's wait applies to the account
         for _, row in rows.iterrows():
-            key = "" if blank(row["comment_id"]) else str(row["comment_id"]).strip()
-            item = Item(row, key, str(row["submission_id"]).strip(), str(row["subreddit"]), latest.get(key, {}))
+            key = clean_id(row["comment_id"], "t1_")
+            item = Item(row, key, clean_id(row["submission_id"], "t3_"), str(row["subreddit"]).strip(), latest.get(key, {}))
             self.step(item)
         return self.run
 
@@ -348,7 +400,14 @@ class Poster:
 
     def refused(self, item: Item, checks) -> bool:
         for name in checks:
-            verdict = getattr(self, name)(item)
+            try:
+                verdict = getattr(self, name)(item)
+            except READ_ERRORS() as error:
+                reason, retry, _ = classify(error)
+                if retry:
+                    verdict = "queued", self.read_failed(error, f"checking comment {item.key} before its post")
+                else:  # a 403/404 on a read: this row cannot be checked, the others may
+                    verdict = "refused by reddit", f"{reason} while checking comment {item.key} in r/{item.subreddit}"
             if verdict:
                 self.run.add(item.row, *verdict)
                 return True
@@ -393,7 +452,7 @@ class Poster:
 
     def check_proposed(self, item: Item):
         item.proposed = self.offered.get(item.key) if self.offered is not None else {}
-        if item.proposed is None or str(item.proposed.get("submission_id", item.thread)).strip() != item.thread:
+        if item.proposed is None or clean_id(item.proposed.get("submission_id", item.thread), "t3_") != item.thread:
             return "not proposed", "no notebook proposed this reply (a row added or edited by hand)"
 
     def check_guards(self, item: Item):
@@ -412,6 +471,11 @@ class Poster:
             return "queued", self.run.stopped
         if self.made >= self.opts.max_posts:
             return "queued", f"cap of {self.opts.max_posts} posts per run reached"
+        if not self.opts.dry_run and self.hold_until and self.hold_until > self.ledger.clock():
+            self.stopped(f"Reddit asked this account to wait until {self.hold_until.isoformat(timespec='seconds')} "
+                         "(UTC) before posting again (a 429 with retry-after, or a RATELIMIT); nothing was sent, "
+                         "run this cell again after that time")
+            return "queued", self.run.stopped
         over = over_budget(self.ledger, item.subreddit, self.opts.max_posts_per_day, self.opts.max_posts_per_subreddit_per_day)
         if over:
             return "over budget", over
@@ -426,8 +490,9 @@ class Poster:
                 if wait:
                     self.log(f"pausing {wait / 60:.1f} min before the next post (STOP or interrupt now to end the run)")
                 self.sleep(wait)
-            if self.opts.stop or self.stop_path.exists():
-                where = "STOP parameter" if self.opts.stop else f"{self.stop_path.name} file on Drive"
+            found = stop_files(self.stop_path)
+            if self.opts.stop or found:
+                where = "STOP parameter" if self.opts.stop else f"{found[0].name} file on Drive: delete it to post again"
                 raise StopPosting(f"stopped by the STOP switch ({where}); the rest stays queued")
             self.lease.check()
         except (StopPosting, LeaseBusy) as why:
@@ -477,7 +542,13 @@ class Poster:
                         continue
                     except LeaseBusy as busy:
                         self.stopped(str(busy))
-                move(self.ledger, item.key, "failed", "posting", reason=reason, retry=retry, uncertain=uncertain, **item.base)
+                hold = {}
+                if wait is None and reason.startswith("429"):
+                    wait = retry_after(error)
+                if wait:  # not sent again before Reddit allows it (a rerun would spend an attempt for nothing)
+                    hold["not_before"] = (self.ledger.clock() + timedelta(seconds=wait)).isoformat(timespec="seconds")
+                move(self.ledger, item.key, "failed", "posting", reason=reason, retry=retry, uncertain=uncertain,
+                     **hold, **item.base)
                 if ("RATELIMIT" in reason or reason.startswith("429")) and not self.run.stopped:
                     self.stopped(f"stopped on {reason}; the rest stays queued for the next run")
                 if retry:

@@ -19,7 +19,9 @@ REVIEW_COLUMNS = ["subreddit", "submission_id", "title", "comment_id", "comment"
                   "expected_upvotes", "approved"]
 # The prediction made at proposal time, carried through review.csv into the ledger (notebook 08 reads it).
 PREDICTION_COLUMNS = ["prob_real", "p0", "p1", "p2", "p3", "expected_upvotes", "realism_model", "upvotes_model", "gpt2_run"]
-YES = {"yes", "y", "true", "1", "x", "approved", "ok", "wahr", "vrai", "oui", "ja", "sí", "si"}
+# what people and spreadsheets write for yes (TRUE in Excel's languages, 1.0 from a number column, ticks)
+YES = {"yes", "y", "true", "1", "1.0", "x", "approve", "approved", "ok", "✓", "✔", "☑", "wahr", "vrai", "oui", "ja",
+       "sí", "si", "sim", "verdadero", "vero", "waar", "sant", "prawda"}
 
 
 class ReviewFileError(exchange.ExchangeError):

@@ -31,6 +31,7 @@ class Failure:
     #            "drop" (the connection is closed before any answer; nothing is made)
     times: int = 1
     message: str = ""
+    retry_after: str = ""  # a retry-after header (seconds) sent with the failure, as Reddit does with some 429s
 
 
 @dataclass
@@ -82,9 +83,9 @@ class State:
             )
         return comment_id
 
-    def fail(self, path: str, kind: str, times: int = 1, message: str = "") -> None:
+    def fail(self, path: str, kind: str, times: int = 1, message: str = "", retry_after: str = "") -> None:
         with self.lock:
-            self.failures.append(Failure(path, kind, times, message))
+            self.failures.append(Failure(path, kind, times, message, retry_after))
 
     def replies_by(self, parent_id: str, author: str | None = None) -> list[dict]:
         author = author or self.username
@@ -159,9 +160,11 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # quiet
         pass
 
-    def _send(self, status: int, payload) -> None:
+    def _send(self, status: int, payload, headers: dict | None = None) -> None:
         body = json.dumps(payload).encode()
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         if status == 401 and self.headers.get("Authorization", "").startswith("bearer "):
             self.send_header("www-authenticate", 'Bearer realm="reddit", error="invalid_token"')  # as Reddit does
         self.send_header("Content-Type", "application/json; charset=UTF-8")
@@ -210,7 +213,8 @@ class Handler(BaseHTTPRequestHandler):
         if failure and failure.kind == "ratelimit":
             return self._send(200, api_errors(("RATELIMIT", failure.message or ratelimit_message(9 * 60), "ratelimit")))
         if failure and failure.kind.isdigit():  # an HTTP error status
-            return self._send(int(failure.kind), {"message": failure.message or "error", "error": int(failure.kind)})
+            return self._send(int(failure.kind), {"message": failure.message or "error", "error": int(failure.kind)},
+                              {"retry-after": failure.retry_after} if failure.retry_after else None)
         if failure and failure.kind == "hang_before":
             return self._hang()
         if failure and failure.kind == "drop":  # connection closed before any answer

@@ -172,12 +172,16 @@ def test_ratelimit_long_stops_and_leaves_the_rest_queued(live, tmp_path):
     st = live.state
     review = world(st)
     st.fail("/api/comment", "ratelimit", message=ratelimit_message(15 * 60))
-    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    now = [datetime.now(timezone.utc)]
+    ledger = posting.Ledger(tmp_path / "l.jsonl", clock=lambda: now[0])
     result, sleeps, _ = run(review, ledger, reddit.connect())
     assert result.counts == {"recovered": 0, "retry later": 1, "queued": 2} and "RATELIMIT" in result.stopped
     assert st.posted == [] and sleeps == []
     assert ledger.last()["c1"]["state"] == "failed" and ledger.last()["c1"]["retry"] is True
-    again, _, _ = run(review, ledger, reddit.connect())  # next run: all three go out, once
+    early, _, _ = run(review, ledger, reddit.connect())  # a rerun at once: Reddit's 15 minutes are not over
+    assert early.counts.get("queued", 0) >= 1 and st.posted == [] and ledger.attempts("c1") == 1
+    now[0] += timedelta(minutes=16)
+    again, _, _ = run(review, ledger, reddit.connect())  # after the wait: all three go out, once
     assert again.counts == {"recovered": 0, "posted": 3}
     assert replies_per_parent(st) == {"c1": 1, "c2": 1, "c3": 1}
 
