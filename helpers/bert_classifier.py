@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -51,6 +52,24 @@ def encoder_handle(name: str, paths=None, texts=(), seed: int = 0) -> str:
             tiny_bert.build(path, texts, seed=seed)
         return str(path)
     return ENCODERS.get(name, name)
+
+
+# One training step of BERT base (12 layers, hidden 768), 32 pairs of 128 tokens, on CPU: 40-50 s
+# (measured at real shape with random weights; CONVENTIONS section 7).
+_BASE_CPU_STEP = (40.0, 50.0, 12, 768, 32, 128)
+
+
+def cpu_step_estimate(handle: str, batch: int, max_seq_length: int) -> str:
+    """What one training step costs on CPU for this encoder and these settings, for the CPU warning:
+    the BERT base measurement, scaled by layers x hidden^2 x pairs x tokens for other sizes."""
+    low, high, layers, hidden, pairs, tokens = _BASE_CPU_STEP
+    shape = re.search(r"L-(\d+)_H-(\d+)", handle or "")
+    if not shape:
+        return f"an unknown time per training step of {batch} pairs (encoder {handle}; BERT base: 40-50 s per 32)"
+    n_layers, n_hidden = int(shape.group(1)), int(shape.group(2))
+    scale = (n_layers / layers) * (n_hidden / hidden) ** 2 * (batch / pairs) * (max_seq_length / tokens)
+    name = "BERT base" if (n_layers, n_hidden) == (layers, hidden) else shape.group(0)
+    return f"{low * scale:.2g}-{high * scale:.2g} s per training step of {batch} pairs ({name}, {max_seq_length} tokens)"
 
 
 def load_encoder(handle: str, trainable: bool = True):

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from helpers import bert_classifier as bc
+from helpers import settings
 from helpers import tiny_bert
 from helpers.paths import Paths
 
@@ -285,3 +286,14 @@ def test_training_resumes_after_a_crash_from_one_backup_on_drive(tmp_path):
     assert history.epoch == [2, 3]  # only the missing epochs
     assert int(again.optimizer.iterations.numpy()) == 4 * int(np.ceil(len(y) / 32))  # the schedule carried on
     assert not backup.exists()  # removed once training finished
+
+
+def test_cpu_step_estimate_follows_the_chosen_encoder_and_batch():
+    base = bc.cpu_step_estimate(settings.BERT_BASE, batch=32, max_seq_length=128)
+    assert "BERT base" in base and "40-50 s" in base  # the measured figure, as measured
+    small = bc.cpu_step_estimate("https://tfhub.dev/tensorflow/small_bert/bert_en_uncased_L-4_H-256_A-4/2",
+                                 batch=32, max_seq_length=128)
+    assert "L-4_H-256" in small and "40-50 s" not in small and "BERT base" not in small
+    half = bc.cpu_step_estimate(settings.BERT_BASE, batch=16, max_seq_length=128)
+    assert "20-25 s" in half and "16 pairs" in half
+    assert "unknown" in bc.cpu_step_estimate("https://example.org/my_encoder", batch=32, max_seq_length=128)
