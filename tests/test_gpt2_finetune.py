@@ -113,41 +113,18 @@ def test_memory_check_names_batch_size_when_only_a_smaller_batch_fits():
     assert ft.memory_check("124M", 1, 1, T4_GIB)[1] is None
 
 
-OOM = """
+FAILING_FINETUNE = """
 import gpt_2_simple as gpt2, tensorflow as tf
 from pathlib import Path
 from helpers import gpt2_finetune as ft
 def finetune(*a, **k):
-    raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape[1024,50257]")
+    raise getattr(tf.errors, args["error"])(None, None, args["text"])
 gpt2.finetune = finetune
 root = Path(args["root"])
 try:
-    ft.finetune(root / "train.csv", root / "base" / "355M", root / "drive" / "run1", steps=10,
-                accumulate_gradients=5, work_dir=root / "work")
-    result = {"message": None}
-except ft.OutOfMemory as e:
-    result = {"message": str(e)}
-"""
-
-
-def test_out_of_memory_says_which_setting_to_change(tmp_path):
-    message = run(OOM, root=str(tmp_path))["message"]
-    assert message and "ran out of GPU memory" in message
-    assert "set ACCUMULATE_GRADIENTS = 1, then ONLY_TRANSFORMER_LAYERS = True, then MODEL_SIZE = '124M'" in message
-
-
-GPU_ERROR = """
-import gpt_2_simple as gpt2, tensorflow as tf
-from pathlib import Path
-from helpers import gpt2_finetune as ft
-def finetune(*a, **k):
-    raise tf.errors.InternalError(None, None, args["text"])
-gpt2.finetune = finetune
-root = Path(args["root"])
-try:
-    ft.finetune(root / "train.csv", root / "base" / "124M", root / "drive" / "run1", steps=10,
-                batch_size=2, work_dir=root / "work")
-    result = {"kind": None}
+    ft.finetune(root / "train.csv", root / "base" / args["model"], root / "drive" / "run1", steps=10,
+                work_dir=root / "work", **args["settings"])
+    result = {"kind": None, "message": None}
 except ft.OutOfMemory as e:
     result = {"kind": "OutOfMemory", "message": str(e)}
 except tf.errors.InternalError as e:
@@ -155,14 +132,25 @@ except tf.errors.InternalError as e:
 """
 
 
+def test_out_of_memory_says_which_setting_to_change(tmp_path):
+    message = run(FAILING_FINETUNE, root=str(tmp_path), error="ResourceExhaustedError",
+                  text="OOM when allocating tensor with shape[1024,50257]", model="355M",
+                  settings={"accumulate_gradients": 5})["message"]
+    assert message and "ran out of GPU memory" in message
+    assert "set ACCUMULATE_GRADIENTS = 1, then ONLY_TRANSFORMER_LAYERS = True, then MODEL_SIZE = '124M'" in message
+
+
+GPU_ERROR = dict(error="InternalError", model="124M", settings={"batch_size": 2})
+
+
 def test_gpu_out_of_memory_reported_as_an_internal_error_says_what_to_change(tmp_path):
     """On a GPU, running out of memory also surfaces as InternalError ("Dst tensor is not
     initialized", cuBLAS/cuDNN allocation failures); other internal errors pass through unchanged."""
-    got = run(GPU_ERROR, root=str(tmp_path), text="Dst tensor is not initialized.")
+    got = run(FAILING_FINETUNE, root=str(tmp_path), **GPU_ERROR, text="Dst tensor is not initialized.")
     assert got["kind"] == "OutOfMemory" and "set BATCH_SIZE = 1" in got["message"]
-    got = run(GPU_ERROR, root=str(tmp_path), text="Blas GEMM launch failed : a.shape=(1024, 768), m=1024: CUBLAS_STATUS_ALLOC_FAILED")
+    got = run(FAILING_FINETUNE, root=str(tmp_path), **GPU_ERROR, text="Blas GEMM launch failed : a.shape=(1024, 768), m=1024: CUBLAS_STATUS_ALLOC_FAILED")
     assert got["kind"] == "OutOfMemory"
-    assert run(GPU_ERROR, root=str(tmp_path), text="some unrelated internal failure")["kind"] == "InternalError"
+    assert run(FAILING_FINETUNE, root=str(tmp_path), **GPU_ERROR, text="some unrelated internal failure")["kind"] == "InternalError"
 
 
 DEFAULT_RUN = """
