@@ -22,6 +22,14 @@ CHECKPOINT_RE = re.compile(r"^model-(\d+)\.(index|meta|data-\d+-of-\d+)$")
 RUN_FILES = ("hparams.json", "encoder.json", "vocab.bpe")  # copied by gpt-2-simple into each run
 
 
+def _copy_plain(src: Path, dst: Path) -> None:
+    """Copy `src` to `dst` atomically: a `.part` copy (which `prune_drive_run` clears if a crash
+    leaves it), then a rename."""
+    tmp = dst.with_name(f".{dst.name}.part")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
 @dataclass
 class DriveUsage:
     """Bytes written to Drive, and bytes sent to its Trash (replaced or deleted files)."""
@@ -35,9 +43,7 @@ class DriveUsage:
         src, dst = Path(src), Path(dst)
         if dst.is_file():
             self.trashed += dst.stat().st_size
-        tmp = dst.with_name(f".{dst.name}.part")
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
+        _copy_plain(src, dst)
         self.written += src.stat().st_size
         self.files.append(dst.name)
 
@@ -85,12 +91,6 @@ def latest_step(folder: Path) -> int | None:
     step = int(counter.read_text().strip())
     files = checkpoint_steps(folder).get(step, [])
     return step if any(p.name.endswith(".index") for p in files) else None
-
-
-def _copy_plain(src: Path, dst: Path) -> None:
-    tmp = dst.with_name(f".{dst.name}.part")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
 
 
 def sync_checkpoint(local_run: Path, drive_run: Path, usage: DriveUsage) -> int | None:
