@@ -253,19 +253,14 @@ class ReplyEngine:
         keys = list(comments) if keys is None else list(keys)
         if len(keys) != len(comments):
             raise ValueError(f"got {len(keys)} keys for {len(comments)} comments")
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
+        from tqdm.auto import tqdm
 
-            bar = tqdm(desc="comments", unit="comment", total=len(comments))
         results = []
-        for at in range(0, len(comments), per_run):
-            results += self._run(comments[at:at + per_run], keys[at:at + per_run], n,
-                                 temperature=temperature, top_k=top_k, top_p=top_p)
-            if bar is not None:
+        with tqdm(desc="comments", unit="comment", total=len(comments), disable=not progress) as bar:
+            for at in range(0, len(comments), per_run):
+                results += self._run(comments[at:at + per_run], keys[at:at + per_run], n,
+                                     temperature=temperature, top_k=top_k, top_p=top_p)
                 bar.update(len(comments[at:at + per_run]))
-        if bar is not None:
-            bar.close()
         return results
 
     def _run(self, comments, keys, n, *, temperature, top_k, top_p) -> list[list[Reply]]:
@@ -382,27 +377,23 @@ def generate_resumable(engine: ReplyEngine, items, key: str, comment_col: str, o
     todo = items.assign(**{key: items[key].astype(str)}).drop_duplicates(key)
     todo = todo[~todo[key].isin(done)]
     rows = todo.to_dict("records")
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    from tqdm.auto import tqdm
 
-        bar = tqdm(desc="comments", unit="comment", initial=len(done), total=len(done) + len(todo))
     per_run = (engine.comments_per_run if comments_per_run is None else int(comments_per_run)) if rows else 1
     log = progress_path(out_path)
-    for at in range(0, len(rows), per_run):
-        run = rows[at:at + per_run]
-        found = engine.generate([str(item[comment_col]) for item in run], n, keys=[item[key] for item in run],
-                                comments_per_run=per_run, **sampling)
-        for item, replies in zip(run, found):
-            chunk = pd.DataFrame([{**item, "candidate": r.text, "candidate_tokens": r.tokens} for r in replies],
-                                 columns=columns)
-            end = _append(out_path, chunk.to_csv(index=False, header=False).encode("utf-8"))
-            entry = {"key": item[key], "end": end, "candidates": len(replies)}
-            _append(log, (json.dumps(entry) + "\n").encode("utf-8"))
-        if bar is not None:
+    with tqdm(desc="comments", unit="comment", initial=len(done), total=len(done) + len(todo),
+              disable=not progress) as bar:
+        for at in range(0, len(rows), per_run):
+            run = rows[at:at + per_run]
+            found = engine.generate([str(item[comment_col]) for item in run], n, keys=[item[key] for item in run],
+                                    comments_per_run=per_run, **sampling)
+            for item, replies in zip(run, found):
+                chunk = pd.DataFrame([{**item, "candidate": r.text, "candidate_tokens": r.tokens} for r in replies],
+                                     columns=columns)
+                end = _append(out_path, chunk.to_csv(index=False, header=False).encode("utf-8"))
+                entry = {"key": item[key], "end": end, "candidates": len(replies)}
+                _append(log, (json.dumps(entry) + "\n").encode("utf-8"))
             bar.update(len(run))
-    if bar is not None:
-        bar.close()
     return read_candidates(out_path)
 
 
