@@ -6,22 +6,14 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
-from reddit_standin import StandIn, use_standin
+from reddit_standin import live, server  # noqa: F401 (fixtures)
 
-from helpers import candidates, credentials, guards, posting, reddit
+from helpers import candidates, guards, posting, reddit
 from helpers.lease import Lease
 from helpers.paths import Paths
 
 DATE = "2026-11-25"
 FOOTER = "\n\n(bot reply, reviewed by a person)"
-
-
-@pytest.fixture
-def live(monkeypatch, tmp_path):
-    with StandIn() as server:
-        use_standin(monkeypatch, tmp_path / "config", server)
-        yield server
-    credentials.forget_secrets()
 
 
 def world(st, n=3, sub="pics"):
