@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
 
 @dataclass
 class Failure:
@@ -388,3 +390,21 @@ def use_standin(monkeypatch, config_home: Path, server: StandIn, **secrets) -> N
         monkeypatch.setenv(name, value)
     credentials.forget_secrets()
 
+
+
+# ----- the fixtures the praw tests share (import them: `from reddit_standin import live, server`) -----
+@pytest.fixture
+def server():
+    """A running stand-in with the default state (override in a test file for another state)."""
+    with StandIn() as s:
+        yield s
+
+
+@pytest.fixture
+def live(server, monkeypatch, tmp_path):
+    """`server`, with praw and the secrets pointed at it; the secrets are forgotten afterwards."""
+    from helpers import credentials
+
+    use_standin(monkeypatch, tmp_path / "config", server)
+    yield server
+    credentials.forget_secrets()

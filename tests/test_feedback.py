@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pandas as pd
 import pytest
-from reddit_standin import StandIn, State, use_standin
+from reddit_standin import StandIn, State, live  # noqa: F401 (live: a fixture)
 
-from helpers import credentials, feedback, reddit
+from helpers import feedback, reddit
 from helpers.paths import Paths
 from helpers.posting import DEFAULT_FOOTER
 
@@ -77,11 +77,9 @@ def test_strip_footer_leaves_the_reply_as_written():
 
 # ----- fetching, with real praw against the stand-in -----
 @pytest.fixture
-def live(monkeypatch, tmp_path):
-    with StandIn(State(username="fb_bot")) as server:
-        use_standin(monkeypatch, tmp_path / "config", server)
-        yield server
-    credentials.forget_secrets()
+def server():  # the shared `live` fixture serves this state
+    with StandIn(State(username="fb_bot")) as s:
+        yield s
 
 
 def scripted_world(st: State) -> list[dict]:

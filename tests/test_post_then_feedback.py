@@ -4,19 +4,11 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
-from reddit_standin import StandIn, use_standin
+from reddit_standin import live, server  # noqa: F401 (fixtures)
 
-from helpers import credentials, feedback, posting, reddit
+from helpers import feedback, posting, reddit
 
 FOOTER = "\n\n(bot reply, reviewed by a person)"
-
-
-@pytest.fixture
-def live(monkeypatch, tmp_path):
-    with StandIn() as server:
-        use_standin(monkeypatch, tmp_path / "config", server)
-        yield server
-    credentials.forget_secrets()
 
 
 def review_rows(st):

@@ -13,19 +13,13 @@ from pathlib import Path
 import pandas as pd
 import prawcore.sessions
 import pytest
-from reddit_standin import StandIn, ratelimit_message, use_standin
+from reddit_standin import ratelimit_message, server, use_standin  # noqa: F401 (server: a fixture)
 
 from helpers import credentials, posting, reddit
 from helpers.paths import Paths
 
 DATE = "2026-11-25"
 FOOTER = "\n\n(bot reply, reviewed by a person)"
-
-
-@pytest.fixture
-def server():
-    with StandIn() as s:
-        yield s
 
 
 @pytest.fixture

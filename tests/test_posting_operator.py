@@ -7,7 +7,8 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from test_posting_safety import live, ours_under, run, world  # noqa: F401 (live is a fixture)
+from reddit_standin import live, server  # noqa: F401 (fixtures)
+from test_posting_safety import ours_under, run, world
 
 from helpers import posting, reddit
 from helpers.lease import Lease, LeaseBusy

@@ -6,43 +6,18 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
-from reddit_standin import StandIn, use_standin
+from reddit_standin import live, server  # noqa: F401 (fixtures)
+from test_posting import DATE, FOOTER, world
+from test_posting import run as run_once
 
-from helpers import candidates, credentials, guards, posting, reddit
+from helpers import candidates, guards, posting, reddit
 from helpers.lease import Lease
 from helpers.paths import Paths
-
-DATE = "2026-11-25"
-FOOTER = "\n\n(bot reply, reviewed by a person)"
-
-
-@pytest.fixture
-def live(monkeypatch, tmp_path):
-    with StandIn() as server:
-        use_standin(monkeypatch, tmp_path / "config", server)
-        yield server
-    credentials.forget_secrets()
-
-
-def world(st, n=3, sub="pics"):
-    """n posts with one comment each, and a review table approving a reply to each."""
-    rows = []
-    for i in range(1, n + 1):
-        st.add_post(sub, f"p{i}", f"post {i}", 10)
-        st.add_comment(f"p{i}", f"c{i}", f"comment {i}", score=10)
-        rows.append({"subreddit": sub, "submission_id": f"p{i}", "title": f"post {i}", "comment_id": f"c{i}",
-                     "comment": f"comment {i}", "reply": f"reply to {i}", "prob_real": 0.95,
-                     "expected_upvotes": 2.0, "approved": "yes"})
-    return pd.DataFrame(rows, columns=posting.REVIEW_COLUMNS)
 
 
 def run(review, ledger, client, proposed=None, **kw):
     """One posting run; the proposals default to the review rows (as 07 wrote them)."""
-    sleeps, lines = [], []
-    kw = {"dry_run": False, "pause_minutes": (0, 0), "footer": FOOTER, "sleep": sleeps.append,
-          "log": lines.append, "lease_settle": 0, **kw}
-    proposed = review if proposed is None else proposed
-    result = posting.post_approved(review, ledger, client, proposals=proposed, **kw)
+    result, sleeps, lines = run_once(review, ledger, client, proposals=review if proposed is None else proposed, **kw)
     assert set(result.counts) - {"recovered"} <= set(posting.OUTCOMES)  # every outcome is a named one
     assert {e["state"] for e in ledger.entries()} <= set(posting.STATES)
     return result, sleeps, lines
@@ -298,7 +273,7 @@ def test_glued_marker_fragments_are_caught(reply):
 # ----- budgets, pause, stop switch, bans -----
 def test_budgets_span_runs_and_the_pause_covers_the_first_post(live, tmp_path):
     st = live.state
-    rv = pd.concat([world(st, n=2, sub="pics"), world_more(st)], ignore_index=True)
+    rv = pd.concat([world(st, n=2), world_more(st)], ignore_index=True)
     ledger = posting.Ledger(tmp_path / "l.jsonl")
     first, sleeps, _ = run(rv.iloc[[0]], ledger, reddit.connect(), pause_minutes=(2, 2))
     assert first.counts["posted"] == 1 and sleeps == []  # no earlier post: no pause

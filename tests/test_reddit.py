@@ -2,22 +2,9 @@
 import logging
 
 import pytest
-from reddit_standin import StandIn, State, use_standin
+from reddit_standin import State, live, server, use_standin  # noqa: F401 (live, server: fixtures)
 
 from helpers import candidates, credentials, reddit
-
-
-@pytest.fixture
-def server():
-    with StandIn() as s:
-        yield s
-
-
-@pytest.fixture
-def live(server, monkeypatch, tmp_path):
-    use_standin(monkeypatch, tmp_path / "config", server)
-    yield server
-    credentials.forget_secrets()
 
 
 def test_user_agent_follows_reddits_format():
