@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .exchange import atomic_path
+from .ledger import Ledger
 from .paths import Paths
 from .prepare import BOTS, DEFAULT_RATING_EDGES, rating
 
@@ -51,19 +52,9 @@ SAMPLE_FILE = Path(__file__).parent / "data" / "sample" / "feedback_sample.json"
 
 # ----- the ledger -----
 def read_ledger(path: Path | str) -> list[dict]:
-    """The ledger's entries in order; a missing file is empty, a torn line (a crash mid-write) skipped."""
-    path = Path(path)
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(entry, dict) and entry.get("key"):
-            out.append(entry)
-    return out
+    """The ledger's entries in order, read as posting reads them (`Ledger.entries`): a missing file is
+    empty, a torn line (a crash mid-write) or an entry without key or state is skipped."""
+    return Ledger(path).entries()
 
 
 def _number(value) -> float:
