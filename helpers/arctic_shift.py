@@ -185,25 +185,14 @@ def now() -> float:
     return time.time()
 
 
-def _pages(folder: Path, kind: str) -> list[dict]:
-    """The readable stored pages of `kind`."""
-    pages = []
-    for path in _page_files(folder, kind):
-        try:
-            pages.append(json.loads(path.read_text(encoding="utf-8")))
-        except (ValueError, UnicodeDecodeError):
-            pass
-    return [p for p in pages if isinstance(p, dict)]
-
-
 def _page_files(folder: Path, kind: str) -> list[Path]:
     return sorted(folder.glob(f"{kind}_*.json"))
 
 
-def _load_pages(folder: Path, kind: str) -> tuple[list[dict], dict | None]:
-    """Items of the stored pages and the last page. Pages are written atomically, so an unreadable
+def _load_pages(folder: Path, kind: str) -> tuple[list[dict], list[dict]]:
+    """Items of the stored pages and the pages. Pages are written atomically, so an unreadable
     one was damaged by hand (or by a sync tool): it and the pages after it are fetched again."""
-    items, last = {}, None
+    items, pages = {}, []
     files = _page_files(folder, kind)
     for n, path in enumerate(files):
         try:
@@ -215,17 +204,18 @@ def _load_pages(folder: Path, kind: str) -> tuple[list[dict], dict | None]:
             break
         for item in page_items:
             items[item["id"]] = item
-        last = page
-    return list(items.values()), last
+        pages.append(page)
+    return list(items.values()), pages
 
 
 def fetch_kind(api: ArcticShift, folder: Path, kind: str, subreddit: str, start: int, end: int,
                max_items: int = 0, bar=None) -> dict:
     """Fetch `kind` of `subreddit` created in [start, end) into page files in `folder`, resuming
     from the pages already there; stop at `max_items` items. Returns {"items", "complete"}."""
-    items, last = _load_pages(folder, kind)
+    items, pages = _load_pages(folder, kind)
+    last = pages[-1] if pages else None
     settled = now() >= end + SETTLE_SECONDS
-    if settled and any(page.get("fetched_at", end + SETTLE_SECONDS) < end + SETTLE_SECONDS for page in _pages(folder, kind)):
+    if settled and any(page.get("fetched_at", end + SETTLE_SECONDS) < end + SETTLE_SECONDS for page in pages):
         for path in _page_files(folder, kind):  # fetched before the month had settled: scores and items were not final
             path.unlink()
         items, last = [], None

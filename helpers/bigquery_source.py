@@ -16,8 +16,7 @@ import os
 
 import pandas as pd
 
-from .pairs import check_subreddits
-from .pairs import PAIR_COLUMNS
+from .pairs import PAIR_COLUMNS, check_subreddits
 
 QUERY = """
 SELECT
@@ -36,6 +35,7 @@ WHERE {self_post}
   AND b.author != s.author{top_level}{month_filter}
 """
 TOP_LEVEL = "\n  AND a.parent_id = a.link_id"
+MONTH_FILTER = "\n  AND FORMAT_TIMESTAMP('%Y-%m', TIMESTAMP_SECONDS(CAST({t}.created_utc AS INT64))) = '{month}'"
 # A self post. Old submissions (before ~2010) have no `is_self`: as the dump reader does (dumps.is_self_post),
 # one that links to itself (domain "self.<sub>", or a url to its own comments page) or has text is one.
 # Used when the posts table has these columns (its schema is read first; free); else the plain `s.is_self`.
@@ -51,7 +51,6 @@ def has_columns(client, table: str, names) -> bool:
         return set(names) <= {field.name.lower() for field in client.get_table(table).schema}
     except Exception:  # noqa: BLE001 - no permission or no such table: the query says so later
         return False
-MONTH_FILTER = "\n  AND FORMAT_TIMESTAMP('%Y-%m', TIMESTAMP_SECONDS(CAST({t}.created_utc AS INT64))) = '{month}'"
 
 
 class BytesCapError(RuntimeError):

@@ -18,8 +18,10 @@ import json
 import threading
 import time
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
+
+from local_server import LocalServer
 
 EXTRA = {"retrieved_on": 1600000000, "all_awardings": [], "gilded": 0, "permalink": "/r/x/comments/x/"}
 
@@ -33,7 +35,7 @@ def _date(value: str) -> float:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=timezone.utc).timestamp()
 
 
-class ArcticShiftStandIn:
+class ArcticShiftStandIn(LocalServer):
     def __init__(self, submissions: list[dict], comments: list[dict]):
         def typed(rows):
             return sorted(({**EXTRA, **r, "created_utc": int(float(r["created_utc"]))} for r in rows),
@@ -47,17 +49,7 @@ class ArcticShiftStandIn:
         self.after_inclusive = False  # the docs do not say: the client must work either way
         self.requests: list[tuple[float, str, dict]] = []
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(_handler(self))
 
     def answer(self, path: str, params: dict) -> tuple[int, dict, dict]:
         """(status, headers, body) for one request."""

@@ -16,7 +16,7 @@ import json
 import re
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 import duckdb
@@ -24,12 +24,14 @@ import pandas as pd
 import sqlglot
 from sqlglot import exp
 
+from local_server import LocalServer
+
 PAGE_SIZE = 100  # rows per page when the client does not ask for fewer
 TYPES = {"BIGINT": "INTEGER", "INTEGER": "INTEGER", "HUGEINT": "INTEGER", "DOUBLE": "FLOAT", "FLOAT": "FLOAT",
          "BOOLEAN": "BOOLEAN", "VARCHAR": "STRING"}
 
 
-class BigQueryStandIn:
+class BigQueryStandIn(LocalServer):
     def __init__(self, tables: dict[str, pd.DataFrame], project: str = "test-project"):
         self.project = project
         self.db = duckdb.connect()
@@ -44,17 +46,10 @@ class BigQueryStandIn:
         self.jobs: dict[str, dict] = {}
         self.executed: list[str] = []  # BigQuery SQL of the queries that ran (not dry runs)
         self.requests: list[str] = []  # "METHOD path" of every request
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
+        super().__init__(_handler(self))
 
     def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__exit__(*exc)
         self.db.close()
 
     def client(self):
