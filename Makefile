@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 DRIVE  ?= $(CURDIR)/drive
 
-.PHONY: setup demo test check strip clean
+.PHONY: setup demo test test-unit check strip clean
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: requirements-dev.txt pyproject.toml
@@ -23,18 +23,25 @@ $(VENV)/.installed: requirements-dev.txt pyproject.toml
 # The tiny realism model (rightly) rates the tiny GPT-2's replies as fake, so the demo lowers the
 # realism bar and approves every proposal to show review and posting; DRY_RUN stays on: nothing is posted.
 demo: setup
-	BOT_DRIVE_ROOT=$(DRIVE) $(BIN)/python -m helpers.runner --profile tiny -p MIN_PROB_REAL 0.0 -p APPROVE_ALL True
+	BOT_DRIVE_ROOT=$(DRIVE) $(BIN)/python -m helpers.core.runner --profile tiny -p MIN_PROB_REAL 0.0 -p APPROVE_ALL True
 
 # pytest exits 5 when it collects no tests: say so and fail rather than pass silently.
+# All tiers: the layering contracts (import-linter), the unit tests, the notebook tests and nbval.
 test: setup
+	$(BIN)/lint-imports --no-cache
 	@$(BIN)/python -m pytest tests notebooks --nbval-lax -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; fi; exit $$rc
 
+# The quick tier: unit tests only (no notebook runs), a few minutes on 2 cores.
+test-unit: setup
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m pytest tests/unit -q
+
 check: setup
-	$(BIN)/python -m helpers.notebooks
+	$(BIN)/python -m helpers.core.notebooks
 
 strip: setup
-	$(BIN)/python -m helpers.notebooks --fix
+	$(BIN)/python -m helpers.core.notebooks --fix
 
 clean:
 	rm -rf $(VENV) drive

@@ -7,7 +7,7 @@ Pushshift's 2019 comments, 2% of lines in the 4 wanted subreddits, the rest spre
 over 2,000 others, written by the zstd CLI
 with `--long=31` like the real dumps), then measures lines per second of
   baseline: `zstd -dc --long=31 FILE > /dev/null`  (the dumps need --long=31 or --memory=2048MB)
-  ours:     helpers.dumps.read_file(...) keeping 4 subreddits (decompress, prefilter, parse, rows)
+  ours:     helpers.sources.dumps.read_file(...) keeping 4 subreddits (decompress, prefilter, parse, rows)
 and prints both and the ratio (target: ours >= 30% of the baseline). Best of --repeat runs each,
 interleaved so both sides see the same load on a shared machine.
 """
@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from helpers import dumps
+from helpers.sources import dumps
 
 WANTED = ["cooking", "buildapc", "CasualConversation", "personalfinance"]
 WANTED_SHARE = 0.02  # share of lines in the wanted subreddits (all four together are ~1-2% of Reddit)

@@ -71,8 +71,8 @@ def main(argv=None) -> int:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "bench-finetune-memory",
                         help="where the random-weight models are built (kept for reruns)")
     args = parser.parse_args(argv)
-    from helpers import gpt2_finetune as ft
-    from helpers import tiny_gpt2
+    from helpers.gpt2 import finetune as ft
+    from helpers.models import tiny_gpt2
 
     args.work.mkdir(parents=True, exist_ok=True)
     dataset = ft.write_texts(tiny_gpt2.toy_texts(2000), args.work / "train.csv")

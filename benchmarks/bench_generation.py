@@ -1,4 +1,4 @@
-"""Candidate generation: the original recipe against helpers.generation.ReplyEngine, in one run.
+"""Candidate generation: the original recipe against helpers.gpt2.engine.ReplyEngine, in one run.
 
     PYTHONPATH=. python benchmarks/bench_generation.py [--comments 100] [--steps 300]
     PYTHONPATH=. flock /tmp/heavy.lock python benchmarks/bench_generation.py --shape 124M [--cache /tmp/bench-models]
@@ -44,7 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from helpers import generation, gpt2_finetune as ft, sample_data, tiny_gpt2  # noqa: E402
+from helpers.gpt2 import engine as generation, finetune as ft
+from helpers.sources import sample as sample_data
+from helpers.models import tiny_gpt2  # noqa: E402
 
 
 def rss_mb() -> tuple[float, float]:

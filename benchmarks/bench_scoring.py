@@ -38,8 +38,11 @@ import helpers  # noqa: F401 - sets TF_USE_LEGACY_KERAS before TensorFlow loads
 import numpy as np
 import pandas as pd
 
-from helpers import bert_classifier as bc
-from helpers import sample_data, scoring, tiny_bert
+from helpers.core import reddit_terms
+from helpers.bert import classifier as bc
+from helpers.sources import sample as sample_data
+from helpers.bert import scoring
+from helpers.models import tiny_bert
 
 SMALL_BERT = dict(num_layers=4, hidden_size=512, num_heads=8, intermediate_size=2048)
 
@@ -57,7 +60,7 @@ def rows(n: int, seed: int = 0) -> pd.DataFrame:
 
 def sample_pairs() -> pd.DataFrame:
     """The sample's clean (comment, reply) pairs, as notebook 01 prepares them."""
-    from helpers import pairs as pairs_mod, prepare
+    from helpers.sources import pairs as pairs_mod, prepare
 
     submissions, comments = sample_data.load_submissions(), sample_data.load_comments()
     joined = pairs_mod.join_pairs(submissions, comments, submissions["subreddit"].dropna().unique())
@@ -118,8 +121,8 @@ def bert_base(args) -> None:
             t = time.perf_counter()
             scores[name] = scorer.score(df, batch_size=args.batch_size, progress=False, **kw)
             best[name] = max(best[name], len(df) / (time.perf_counter() - t))
-    diff = np.abs(scores["sorted"][list(scoring.SCORE_COLUMNS)].to_numpy()
-                  - scores["arrival"][list(scoring.SCORE_COLUMNS)].to_numpy()).max()
+    diff = np.abs(scores["sorted"][list(reddit_terms.SCORE_COLUMNS)].to_numpy()
+                  - scores["arrival"][list(reddit_terms.SCORE_COLUMNS)].to_numpy()).max()
     print(f"\nscorer (2 models, best of {args.repeat}); {load()}")
     print(f"  arrival order     : {best['arrival']:8.2f} rows/s")
     print(f"  sorted by length  : {best['sorted']:8.2f} rows/s   ratio {best['sorted'] / best['arrival']:.2f}x "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import zlib
 
-from helpers.generation import ReplyEngine
+from helpers.gpt2.engine import ReplyEngine
 
 
 class LegacyEngine(ReplyEngine):

@@ -1,5 +1,5 @@
 """Random-weight models of the real shapes for the benchmarks, built once into a cache folder
-(on top of `helpers.real_shape`).
+(on top of `helpers.models.real_shape`).
 
     gpt2_run("124M", cache)   -> (checkpoint_dir, run_name): a gpt-2-simple run of GPT-2 124M's
                                  shape with a synthetic 50,257-token vocabulary
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import real_shape, tiny_gpt2
+from helpers.models import real_shape, tiny_gpt2
 
 
 def gpt2_run(shape: str, cache: Path | str, seed: int = 0) -> tuple[Path, str]:
@@ -27,7 +27,7 @@ def gpt2_run(shape: str, cache: Path | str, seed: int = 0) -> tuple[Path, str]:
 
 def bert_base_encoder(cache: Path | str, texts, seed: int = 0) -> Path:
     """A random-weight BERT base encoder (TF Hub interface) under `cache`, built once."""
-    from helpers import tiny_bert
+    from helpers.models import tiny_bert
 
     path = Path(cache) / "bert-base-encoder"
     if not (path / "saved_model.pb").is_file():

@@ -8,10 +8,10 @@ import os
 # BERT fine-tuning runs on tf-keras (Keras 2); must be set before TensorFlow is imported.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-from .context import RunContext, setup  # noqa: E402
-from .credentials import MissingSecretError, get_secret  # noqa: E402
-from .exchange import ExchangeError, read_table, write_table  # noqa: E402
-from .settings import Settings, SettingsError  # noqa: E402
+from helpers.core.context import RunContext, setup  # noqa: E402
+from helpers.core.credentials import MissingSecretError, get_secret  # noqa: E402
+from helpers.core.exchange import ExchangeError, read_table, write_table  # noqa: E402
+from helpers.core.settings import Settings, SettingsError  # noqa: E402
 
 __all__ = [
     "ExchangeError", "MissingSecretError", "RunContext", "Settings", "SettingsError",

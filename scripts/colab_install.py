@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-MARKER = REPO / ".colab_installed"  # helpers.notebooks.INSTALLED_MARKER
+MARKER = REPO / ".colab_installed"  # helpers.core.notebooks.INSTALLED_MARKER
 
 
 def tensorflow_minor() -> str | None:

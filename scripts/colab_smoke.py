@@ -4,7 +4,7 @@ offline, one step each.
     python scripts/colab_smoke.py [--work DIR] [--only 02 03] [--keep]
 
 What it sets up (in --work, a fresh temporary folder by default):
-- a stand-in `google.colab` (tests/colab_standin: drive.mount, userdata.get, auth.authenticate_user)
+- a stand-in `google.colab` (tests/standins/colab_standin: drive.mount, userdata.get, auth.authenticate_user)
   on the kernels' path, and Colab's /content moved to <work>/content ($BOT_COLAB_CONTENT); the setup
   cell finds the code already "cloned" and installed (a link to this checkout and the marker);
 - random-weight models of the real sizes where the downloads would land: GPT-2 124M (50,257-token
@@ -20,7 +20,7 @@ What it checks: each notebook ran without error, AND did its one step: its summa
 by this run on the colab profile, the counts named in EXPECTED are > 0, the files it hands on exist
 with rows; 02 leaves exactly one checkpoint of its run on Drive and no base model there; 04 and 05
 leave no training backup. Offline: the kernels may connect only to 127.0.0.1 (BOT_OFFLINE=1, see
-tests/colab_standin/sitecustomize.py); anything that tries the network fails the run.
+tests/standins/colab_standin/sitecustomize.py); anything that tries the network fails the run.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-STANDIN = REPO / "tests" / "colab_standin"
+STANDIN = REPO / "tests" / "standins" / "colab_standin"
 
 COMMON = {"PROFILE": "colab"}
 PARAMETERS = {  # per notebook, on top of the colab profile
@@ -83,7 +83,8 @@ def prepare(work: Path) -> dict:
 BUILD = """
 import sys
 from pathlib import Path
-from helpers import real_shape, settings
+from helpers.models import real_shape
+from helpers.core import settings
 kind, target = sys.argv[1], Path(sys.argv[2])
 if kind == "gpt2":
     real_shape.build_gpt2(target, "124M")
@@ -153,7 +154,7 @@ def check_outputs(drive: Path, stem: str, since: float) -> list[str]:
         elif path.suffix == ".csv" and _csv_rows(path) == 0:
             problems.append(f"{path.relative_to(drive)} has no rows")
     if stem == "02_finetune_gpt2" and summary.get("run"):
-        from helpers import drive_sync
+        from helpers.core import drive_sync
 
         steps = sorted(drive_sync.checkpoint_steps(drive / "models" / "gpt2" / summary["run"]))
         if len(steps) != 1:
@@ -180,7 +181,7 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     build_models(env)
     sys.path[:0] = [str(STANDIN), str(REPO)]
-    from helpers import runner
+    from helpers.core import runner
 
     notebooks = runner.select(runner.series(), args.only)
     os.environ.clear()

@@ -1,0 +1,83 @@
+"""Which fresh comments get candidate replies: the skip rules, and the bundled offline sample."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from helpers.core import runtime
+from helpers.core.reddit_terms import BOTS, DELETED
+from helpers.live.reddit import Threads, answered
+
+SAMPLE_FILE = runtime.SAMPLE_DIR / "fresh_comments.json"
+
+# Why a post or comment gets no reply, in the order the rules are checked.
+SKIP_REASONS = (
+    "thread locked or archived",
+    "thread already replied (ledger)",
+    "thread already replied (live)",
+    "comment deleted or removed",
+    "comment locked",
+    "our own comment",
+    "bot or AutoModerator",
+    "comment score below minimum",
+    "not a top-level comment",
+)
+# Columns of the comments that get candidates (candidates.csv adds `candidate`, `candidate_tokens`).
+ITEM_COLUMNS = ["subreddit", "submission_id", "title", "post_score", "comment_id", "comment_score", "comment"]
+
+
+def load_sample() -> Threads:
+    """The bundled synthetic "fresh comments" (no account needed): posts, comments, our account name."""
+    data = json.loads(SAMPLE_FILE.read_text(encoding="utf-8"))
+    return Threads(data["posts"], data["comments"], data["me"])
+
+
+def select_comments(threads: Threads, *, replied_threads=(), min_score: int = 4,
+                    bots=BOTS, top_level_only: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Apply the skip rules. Returns (comments to answer, with ITEM_COLUMNS) and (what was
+    skipped: kind, id, reason). A thread is skipped whole when it is locked or archived, when
+    the ledger says we replied in it (`replied_threads`: submission ids), or when one of its
+    comments, or one of our account's recent comments (`threads.my_comments`), is our reply to a
+    comment; our other comments (e.g. top level) are skipped one by one.
+    `top_level_only`: answer only comments on the post itself (settings.top_level_only, the rule
+    notebook 01's data was pulled with)."""
+    me = threads.me.lower()
+    bots = {b.lower() for b in bots}
+    posts = {p["submission_id"]: p for p in threads.posts}
+    # threads where one of our comments answers a comment: this bot has been there
+    ours = {c["submission_id"] for c in threads.comments
+            if str(c["author"]).lower() == me and str(c.get("parent_id", "")).startswith("t1_")}
+    ours |= answered(threads.my_comments)[1]  # our replies Reddit folded away, or made from elsewhere
+    replied_threads = set(replied_threads)
+    skipped, keep = [], []
+    for post in threads.posts:
+        reason = ("thread locked or archived" if post["locked"] or post["archived"]
+                  else "thread already replied (ledger)" if post["submission_id"] in replied_threads
+                  else "thread already replied (live)" if post["submission_id"] in ours else None)
+        if reason:
+            skipped.append({"kind": "thread", "id": post["submission_id"], "reason": reason})
+    skipped_threads = {s["id"] for s in skipped}
+    for c in threads.comments:
+        if c["submission_id"] in skipped_threads or c["submission_id"] not in posts:
+            continue
+        author = str(c["author"]).lower()
+        reason = ("comment deleted or removed" if c["deleted"] or c["comment"] in DELETED or not c["comment"].strip()
+                  else "comment locked" if c["locked"]
+                  else "our own comment" if author == me
+                  else "bot or AutoModerator" if author in bots
+                  else "comment score below minimum" if c["comment_score"] < min_score
+                  else "not a top-level comment" if top_level_only and not str(c.get("parent_id", "t3_")).startswith("t3_")
+                  else None)
+        if reason:
+            skipped.append({"kind": "comment", "id": c["comment_id"], "reason": reason})
+        else:
+            keep.append({**{k: posts[c["submission_id"]][k] for k in ("subreddit", "submission_id", "title", "post_score")},
+                         "comment_id": c["comment_id"], "comment_score": c["comment_score"], "comment": c["comment"]})
+    return pd.DataFrame(keep, columns=ITEM_COLUMNS), pd.DataFrame(skipped, columns=["kind", "id", "reason"])
+
+
+def skip_counts(skipped: pd.DataFrame) -> dict[str, int]:
+    """How many posts/comments each rule skipped (every rule listed, zeros included)."""
+    counts = skipped["reason"].value_counts()
+    return {reason: int(counts.get(reason, 0)) for reason in SKIP_REASONS}

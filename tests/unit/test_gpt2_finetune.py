@@ -1,0 +1,226 @@
+"""Notebook 02's helpers: thread split, memory check, and (in child processes, as gpt-2-simple
+disables eager execution) resumable fine-tuning that lowers the held-out loss."""
+import time
+
+import pandas as pd
+import pytest
+from gpt2_children import run, start
+
+from helpers.gpt2 import finetune as ft
+
+PREPARE = """
+from pathlib import Path
+from helpers.models import tiny_gpt2
+from helpers.gpt2 import finetune as ft
+root = Path(args["root"])
+texts = tiny_gpt2.toy_texts(400, seed=0)
+tiny_gpt2.build(root / "base" / "tiny", texts, seed=0)
+ft.write_texts(texts, root / "train.csv")
+ft.write_texts(tiny_gpt2.toy_texts(40, seed=99), root / "valid.csv")
+result = ft.heldout_loss(root / "base" / "tiny", ft.read_texts(root / "valid.csv"))
+"""
+TRAIN = """
+from pathlib import Path
+from helpers.gpt2 import finetune as ft
+root = Path(args["root"])
+result = ft.finetune(root / "train.csv", root / "base" / "tiny", root / "gpt2" / "run1", steps=args["steps"],
+                     learning_rate=5e-3, accumulate_gradients=1, save_every=args["save_every"], print_every=1)
+if args.get("score"):
+    result["after"] = ft.heldout_loss(root / "gpt2" / "run1", ft.read_texts(root / "valid.csv"))
+    result["history_steps"] = ft.loss_history(root / "gpt2" / "run1")["step"].tolist()
+"""
+
+
+def test_finetuning_resumes_after_a_kill_and_lowers_heldout_loss(tmp_path):
+    before = run(PREPARE, root=str(tmp_path))
+    run_dir = tmp_path / "gpt2" / "run1"
+    # A long run, killed (as a Colab disconnect would) once it has saved a checkpoint.
+    child = start(TRAIN, root=str(tmp_path), steps=100_000, save_every=4)
+    deadline = time.time() + 180
+    while ft.completed_steps(run_dir) < 8 and child.poll() is None and time.time() < deadline:
+        time.sleep(0.1)
+    child.kill()
+    child.wait()
+    saved = ft.completed_steps(run_dir)
+    assert saved >= 8 and saved % 4 == 0, "the killed run should have saved checkpoints every 4 steps"
+
+    after = run(TRAIN, root=str(tmp_path), steps=saved + 30, save_every=1000, score=True)
+    assert after["steps_before"] == saved
+    assert after["resumed_from"].endswith(f"model-{saved}")
+    assert (after["steps_trained"], after["steps_total"]) == (30, saved + 30)
+    assert ft.completed_steps(run_dir) == saved + 30
+    assert set(range(saved + 1, saved + 31)) <= set(after["history_steps"])
+    assert after["after"]["tokens"] == before["tokens"]
+    assert after["after"]["loss"] < before["loss"] - 1.0  # fine-tuning lowers the held-out loss
+
+    again = run(TRAIN, root=str(tmp_path), steps=saved + 30, save_every=1000)
+    assert again["steps_trained"] == 0  # nothing left to do: a rerun does not train again
+
+
+def test_split_keeps_threads_whole():
+    df = pd.DataFrame({"text": [f"t{i}" for i in range(60)], "submission_id": [f"s{i // 3}" for i in range(60)]})
+    train, valid = ft.split_threads(df, 0.2, seed=1)
+    assert len(train) + len(valid) == 60
+    assert not set(train["submission_id"]) & set(valid["submission_id"])
+    assert valid["submission_id"].nunique() == 4
+    assert ft.split_threads(df, 0.2, seed=1)[1].equals(valid)
+    with pytest.raises(ValueError, match="VALID_FRACTION"):
+        ft.split_threads(df, 1.5)
+
+
+# Peak memory of one fine-tune step above TensorFlow's baseline (GB), measured by
+# benchmarks/bench_finetune_memory.py at real shapes (random weights, CPU); see README "Memory".
+MEASURED_GB = {("124M", 5, False): 7.38, ("124M", 1, False): 5.79, ("124M", 1, True): 5.60,
+               ("355M", 5, False): 17.03, ("355M", 1, False): 14.16, ("355M", 1, True): 14.00}
+T4_GIB = 15360 / 1024  # nvidia-smi's memory.total on a T4, in MiB
+
+
+@pytest.mark.parametrize("setting", sorted(MEASURED_GB))
+def test_memory_estimate_within_15_percent_of_measured(setting):
+    model, acc, transformer_only = setting
+    estimate = ft.training_memory_gb(ft.KNOWN_HPARAMS[model], 1, acc, transformer_only)
+    assert estimate == pytest.approx(MEASURED_GB[setting], rel=0.15)
+
+
+def test_memory_check_uses_what_tensorflow_can_allocate_and_names_the_setting():
+    # 355M with every layer trained and accumulate 5 (gpt-2-simple's defaults) does not fit a T4 ...
+    table, warning = ft.memory_check("355M", 1, 5, T4_GIB)
+    assert not table["fits"].iloc[0] and table["usable GiB"].iloc[0] < T4_GIB * 0.95 - ft.MARGIN_GIB + 0.01
+    assert "ACCUMULATE_GRADIENTS" in warning and "GiB" in warning and "Set MODEL_SIZE" in warning
+    # ... the colab profile's defaults do, with the margin
+    from helpers.core.settings import make_settings
+
+    s = make_settings("colab")
+    _, ok = ft.memory_check(s.gpt2_model, s.gpt2_batch_size, s.gpt2_accumulate_gradients, T4_GIB,
+                            only_transformer_layers=s.gpt2_only_transformer_layers)
+    assert ok is None
+    need = ft.training_memory_gb(ft.KNOWN_HPARAMS[s.gpt2_model], 1, s.gpt2_accumulate_gradients,
+                                 s.gpt2_only_transformer_layers) * 1e9 / ft.GIB
+    assert need <= ft.usable_gib(T4_GIB)
+    assert "No GPU" in ft.memory_check("124M", 1, 1, None)[1]
+    assert ft.memory_check("tiny", 1, 1, None)[1] is None
+    assert ft.memory_check("355M", 1, 1, 40.0, only_transformer_layers=False)[1] is None  # an A100 fits 355M
+    assert ft.parameter_count(ft.KNOWN_HPARAMS["124M"]) == pytest.approx(124.4e6, rel=0.01)
+
+
+def test_memory_check_names_batch_size_when_only_a_smaller_batch_fits():
+    """124M with BATCH_SIZE=4 does not fit a T4 but BATCH_SIZE=1 does: the warning must say so,
+    not "use a GPU with more memory"."""
+    table, warning = ft.memory_check("124M", 4, 1, T4_GIB)
+    assert warning and "BATCH_SIZE = 1" in warning and "more memory" not in warning
+    assert list(table["BATCH_SIZE"]) == [4, 1] and list(table["fits"]) == [False, True]
+    table, warning = ft.memory_check("355M", 2, 5, T4_GIB)
+    assert "BATCH_SIZE = 1" in warning and "MODEL_SIZE = '124M'" in warning
+    assert ft.memory_check("124M", 1, 1, T4_GIB)[1] is None
+
+
+FAILING_FINETUNE = """
+import gpt_2_simple as gpt2, tensorflow as tf
+from pathlib import Path
+from helpers.gpt2 import finetune as ft
+def finetune(*a, **k):
+    raise getattr(tf.errors, args["error"])(None, None, args["text"])
+gpt2.finetune = finetune
+root = Path(args["root"])
+try:
+    ft.finetune(root / "train.csv", root / "base" / args["model"], root / "drive" / "run1", steps=10,
+                work_dir=root / "work", **args["settings"])
+    result = {"kind": None, "message": None}
+except ft.OutOfMemory as e:
+    result = {"kind": "OutOfMemory", "message": str(e)}
+except tf.errors.InternalError as e:
+    result = {"kind": "InternalError"}
+"""
+
+
+def test_out_of_memory_says_which_setting_to_change(tmp_path):
+    message = run(FAILING_FINETUNE, root=str(tmp_path), error="ResourceExhaustedError",
+                  text="OOM when allocating tensor with shape[1024,50257]", model="355M",
+                  settings={"accumulate_gradients": 5})["message"]
+    assert message and "ran out of GPU memory" in message
+    assert "set ACCUMULATE_GRADIENTS = 1, then ONLY_TRANSFORMER_LAYERS = True, then MODEL_SIZE = '124M'" in message
+
+
+GPU_ERROR = dict(error="InternalError", model="124M", settings={"batch_size": 2})
+
+
+def test_gpu_out_of_memory_reported_as_an_internal_error_says_what_to_change(tmp_path):
+    """On a GPU, running out of memory also surfaces as InternalError ("Dst tensor is not
+    initialized", cuBLAS/cuDNN allocation failures); other internal errors pass through unchanged."""
+    got = run(FAILING_FINETUNE, root=str(tmp_path), **GPU_ERROR, text="Dst tensor is not initialized.")
+    assert got["kind"] == "OutOfMemory" and "set BATCH_SIZE = 1" in got["message"]
+    got = run(FAILING_FINETUNE, root=str(tmp_path), **GPU_ERROR, text="Blas GEMM launch failed : a.shape=(1024, 768), m=1024: CUBLAS_STATUS_ALLOC_FAILED")
+    assert got["kind"] == "OutOfMemory"
+    assert run(FAILING_FINETUNE, root=str(tmp_path), **GPU_ERROR, text="some unrelated internal failure")["kind"] == "InternalError"
+
+
+DEFAULT_RUN = """
+from pathlib import Path
+from helpers.gpt2 import finetune as ft
+from helpers.models import tiny_gpt2
+root = Path(args["root"])
+texts = tiny_gpt2.toy_texts(400, seed=0)
+if not (root / "base" / "tiny").exists():
+    tiny_gpt2.build(root / "base" / "tiny", texts, seed=0)
+    ft.write_texts(texts, root / "train.csv")
+kwargs = dict(work_dir=root / args["work"]) if args["work"] else {}
+result = ft.finetune(root / "train.csv", root / "base" / "tiny", root / "drive" / "gpt2" / "run1",
+                     steps=args["steps"], learning_rate=5e-3, accumulate_gradients=1,
+                     save_every=args["save_every"], print_every=100, **kwargs)
+"""
+
+
+def test_drive_holds_one_checkpoint_and_its_bytes_are_counted(tmp_path):
+    """The colab defaults' shape (STEPS twice SAVE_EVERY), then a disconnect and a resume."""
+    from helpers.core import drive_sync
+
+    drive = tmp_path / "drive"
+    run_dir = drive / "gpt2" / "run1"
+    first = run(DEFAULT_RUN, root=str(tmp_path), steps=8, save_every=4, work="runtime1")
+    assert sorted(drive_sync.checkpoint_steps(run_dir)) == [8]
+    # A disconnect: a new runtime (empty disk) resumes from Drive.
+    second = run(DEFAULT_RUN, root=str(tmp_path), steps=12, save_every=4, work="runtime2")
+    assert second["steps_before"] == 8 and second["steps_total"] == 12
+    assert sorted(drive_sync.checkpoint_steps(run_dir)) == [12]  # nothing left by the first session
+    assert not [p for p in drive.rglob("*") if p.name.startswith("model.ckpt")]  # no base model on Drive
+    ckpt = drive_sync.checkpoint_bytes(run_dir)
+    on_drive = sum(p.stat().st_size for p in run_dir.iterdir())
+    written = first["drive_written_bytes"] + second["drive_written_bytes"]
+    trashed = first["drive_trashed_bytes"] + second["drive_trashed_bytes"]
+    assert written - trashed == on_drive  # every byte on Drive counted, nothing uncounted left behind
+    # the plan printed before training: syncs, and one replaced checkpoint per sync but the last
+    plan1 = ft.drive_plan({}, 8, 4, checkpoint_bytes=ckpt)
+    plan2 = ft.drive_plan({}, 12, 4, steps_before=8, checkpoint_bytes=ckpt)
+    assert (plan1["syncs"], plan2["syncs"]) == (2, 1)
+    assert plan1["drive_trashed_gb"] + plan2["drive_trashed_gb"] == pytest.approx(2 * ckpt / 1e9, rel=0.01)
+    small = 100_000  # index, counter and loss-event files replaced on each sync
+    assert 2 * ckpt <= trashed <= 2 * ckpt + small
+
+
+def test_stream_wraps_rows_as_gpt2_simple_does():
+    assert ft.stream(["a [SEP] b", "c [SEP] d"]) == (
+        "<|startoftext|>a [SEP] b<|endoftext|>\n<|startoftext|>c [SEP] d<|endoftext|>\n")
+
+
+def test_restart_does_not_bring_back_the_old_runs_checkpoint(tmp_path):
+    """RESTART deletes the run on Drive; the runtime disk still holds its later checkpoint, which
+    must not be taken for the new run's."""
+    from helpers.core import drive_sync
+
+    run(DEFAULT_RUN, root=str(tmp_path), steps=8, save_every=4, work="runtime")
+    ft.reset_run(tmp_path / "drive" / "gpt2" / "run1")
+    fresh = run(DEFAULT_RUN, root=str(tmp_path), steps=4, save_every=4, work="runtime")
+    assert (fresh["steps_before"], fresh["steps_total"]) == (0, 4)
+    assert sorted(drive_sync.checkpoint_steps(tmp_path / "drive" / "gpt2" / "run1")) == [4]
+
+
+def test_restart_says_what_it_sends_to_drives_trash(tmp_path, capsys):
+    """RESTART deletes the run folder on Drive: those bytes go to Trash too, and the user is told."""
+    run_dir = tmp_path / "drive" / "gpt2" / "run1"
+    run_dir.mkdir(parents=True)
+    (run_dir / "model-500.data-00000-of-00001").write_bytes(b"x" * 3_000_000)
+    (run_dir / "counter").write_text("500\n")
+    assert ft.reset_run(run_dir) == 3_000_004
+    out = capsys.readouterr().out
+    assert "0.00 GB" not in out and "Trash" in out and "run1" in out
+    assert not run_dir.exists() and ft.reset_run(run_dir) == 0

@@ -1,0 +1,49 @@
+import re
+
+import pytest
+
+from helpers.core import runtime
+from helpers.core.paths import ENTRIES, LAYOUT, NOTEBOOKS, Paths, layout_table
+
+ROW = re.compile(r"^\| `([^`]+)` \| ([^|]+) \| (.+) \|$")
+
+
+def documented_rows():
+    text = (runtime.REPO_ROOT / "drive_layout.md").read_text(encoding="utf-8")
+    return [m.groups() for line in text.splitlines() if (m := ROW.match(line.strip()))]
+
+
+def test_drive_layout_md_matches_paths_module():
+    documented = [(path, producer.strip(), holds.strip()) for path, producer, holds in documented_rows()]
+    in_code = [(e.pattern, e.producer, e.holds) for e in LAYOUT]
+    assert documented == in_code
+
+
+def test_every_producer_is_a_notebook_of_the_series_or_named():
+    for e in LAYOUT:
+        assert e.producer in NOTEBOOKS or e.producer in {"you", "runner", "every notebook"}, e
+
+
+def test_readme_names_every_notebook():
+    readme = (runtime.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    for name in NOTEBOOKS:
+        assert f"{name}.ipynb" in readme
+
+
+def test_file_fills_placeholders(tmp_path):
+    paths = Paths(tmp_path)
+    assert paths.file("bert_real") == tmp_path / "prepared" / "bert_real.csv"
+    assert paths.file("candidates", date="2026-11-22") == tmp_path / "runs/2026-11-22/candidates.csv"
+    with pytest.raises(KeyError, match="needs date"):
+        paths.file("candidates")
+    with pytest.raises(KeyError, match="unknown drive entry 'bert_reel'"):
+        paths.file("bert_reel")
+
+
+def test_layout_table_sees_present_files(tmp_path):
+    paths = Paths(tmp_path)
+    paths.file("gpt2_run", run="run1").mkdir(parents=True)
+    table = layout_table(paths).set_index("entry")
+    assert table.loc["gpt2_run", "present"] == 1
+    assert table.loc["bert_real", "present"] == 0
+    assert set(table.index) == set(ENTRIES)

@@ -1,0 +1,32 @@
+"""One subreddit list and one top-level rule shared by 01 (what the models learn) and 06 (what they answer)."""
+from helpers.core import reddit_terms
+from helpers.live import candidates
+from helpers.core import manifest
+from helpers.sources import prepare, pull
+from helpers.core.paths import Paths
+from helpers.core.settings import make_settings
+
+
+def test_profiles_share_subreddits_and_take_top_level_comments_as_the_original():
+    for profile in ("tiny", "colab"):
+        s = make_settings(profile)
+        assert reddit_terms.check_subreddits(s.subreddits) == ["cooking", "buildapc", "CasualConversation", "personalfinance"]
+        assert s.top_level_only is True and s.arctic_max_items > 0
+    assert make_settings("colab").data_source == "arctic_shift"  # works on Colab with no account and no download
+
+
+def test_06_learns_which_subreddits_the_prepared_data_never_saw(tmp_path):
+    assert manifest.untrained_subreddits(Paths(tmp_path), ["cooking"]) is None  # no prepared set yet: nothing to say
+    pairs, _ = pull.pull("sample", Paths(tmp_path), ["cooking", "buildapc"], ["2019-01"], progress=False)
+    prepare.write_prepared(prepare.prepared_tables(prepare.clean_pairs(pairs)[0]), Paths(tmp_path),
+                           {"subreddits": ["cooking", "buildapc"]})
+    assert manifest.untrained_subreddits(Paths(tmp_path), ["Cooking", "r/AskReddit", "buildapc"]) == ["AskReddit"]
+
+
+def test_06_can_answer_only_top_level_comments():
+    threads = candidates.load_sample()
+    all_depths, _ = candidates.select_comments(threads)
+    top, skipped = candidates.select_comments(threads, top_level_only=True)
+    parents = {c["comment_id"]: c["parent_id"] for c in threads.comments}
+    assert len(top) < len(all_depths) and all(parents[i].startswith("t3_") for i in top["comment_id"])
+    assert candidates.skip_counts(skipped)["not a top-level comment"] == len(all_depths) - len(top)
