@@ -9,6 +9,8 @@ the prepared files, candidates (with their seeds), scores, proposals, review tab
 differs between any two runs (times, durations, package versions, run ids made of times, paths of
 the two folders). Columns renamed since (`expected_upvotes`) are compared under their new names.
 Numbers are compared to 6 significant digits (CPU kernels are not bit-stable across processes).
+Run both into folders whose paths have the same length: checkpoints record their folder, so the
+bytes 02 writes to Drive depend on it.
 Exit status 0 when the runs agree; 1 with one line per difference otherwise.
 """
 from __future__ import annotations
@@ -21,16 +23,19 @@ from pathlib import Path
 import pandas as pd
 
 RENAMED = {"expected_upvotes": "expected_rating_bin"}
-TIME_KEYS = re.compile(r"(^|_)(at|time|times|started|finished|fetched_at|posted_at|created|modified|timings|seconds|"
-                       r"elapsed|eta|packages|python|run_id|id_of_set|written_at|mtime)($|_)", re.I)
-MODEL_IDS = ("realism_model", "upvotes_model")  # folder @ modification time: a time
+TIME_KEYS = re.compile(r"^(at|time|started|finished|timings|packages|python|run_id|written|created|modified|\w+_at)$")
+MODEL_IDS = ("realism_model", "upvotes_model", "gpt2_run")  # "<folder>@<modification time>": the time is dropped
+# Read from TensorBoard event files, which TensorFlow flushes on a timer: how many of the last
+# steps are on Drive when 02 reads them depends on timing, not on what was trained.
+TIMING_DEPENDENT = ("train_loss_last",)
 
 
 def _norm(value):
     if isinstance(value, float):
         return float(f"{value:.6g}")
     if isinstance(value, dict):
-        return {RENAMED.get(k, k): _norm(v) for k, v in sorted(value.items()) if not TIME_KEYS.search(k) and k not in MODEL_IDS}
+        return {RENAMED.get(k, k): (str(v).split("@")[0] if k in MODEL_IDS else _norm(v)) for k, v in sorted(value.items())
+                if not TIME_KEYS.search(k) and k not in TIMING_DEPENDENT}
     if isinstance(value, list):
         return [_norm(v) for v in value]
     if isinstance(value, str) and re.fullmatch(r"-?\d+\.\d+(e-?\d+)?", value):
