@@ -34,3 +34,12 @@ def pytest_collection_modifyitems(items):
         tier = "unit" if "unit" in item.path.parts else "notebooks"
         item.add_marker(getattr(pytest.mark, tier))
     items.sort(key=lambda item: item.path.name == "test_live_notebooks.py")  # last: reuses the notebooks' models
+
+
+@pytest.fixture
+def drive(tmp_path, monkeypatch):
+    """An empty Drive root for one test."""
+    root = tmp_path / "drive"
+    root.mkdir()
+    monkeypatch.setenv("BOT_DRIVE_ROOT", str(root))
+    return root
