@@ -39,9 +39,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
-from typing import Callable, Mapping
 
 import tenacity
 
@@ -250,7 +250,7 @@ class Policy:
         def attempt():
             try:
                 return fn()
-            except Exception as error:  # noqa: BLE001 (classified, then re-raised or retried)
+            except Exception as error:  # classified, then re-raised or retried
                 raise _Failed(error, self.classify(error)) from error
 
         def failed(state) -> _Failed:
@@ -278,5 +278,5 @@ class Policy:
                       if tries < self.tries and wait > self.max_wait else "")
             raise GaveUp(final.failure, tries, what, reason) from final.error
 
-    def with_classifier(self, classify_error: Callable[[BaseException], Failure]) -> "Policy":
+    def with_classifier(self, classify_error: Callable[[BaseException], Failure]) -> Policy:
         return replace(self, classify=classify_error)

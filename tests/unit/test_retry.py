@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from email.utils import format_datetime
-from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -54,9 +54,9 @@ def get(url):
     return response.json()
 
 
-def run(script, policy=retry.Policy(), now=None):
+def run(script, policy=None):
     """(result or exception, the pauses taken, what on_wait heard)."""
-    waits, heard = [], []
+    waits, heard, policy = [], [], policy or retry.Policy()
     with serve(script) as server:
         try:
             out = policy.call(lambda: get(server.url + "/x"), sleep=waits.append,
@@ -73,8 +73,8 @@ def test_a_429_with_retry_after_waits_exactly_that_long():
 
 
 def test_a_retry_after_date_and_a_reset_header_are_honoured():
-    now = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc).timestamp()
-    date = format_datetime(datetime(2030, 1, 1, 12, 2, tzinfo=timezone.utc), usegmt=True)
+    now = datetime(2030, 1, 1, 12, 0, tzinfo=UTC).timestamp()
+    date = format_datetime(datetime(2030, 1, 1, 12, 2, tzinfo=UTC), usegmt=True)
     assert retry.retry_after({"retry-after": date}, now=now) == 120.0
     assert retry.header_wait({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(now + 45)}, 200, now) == 45.0
     assert retry.header_wait({"x-ratelimit-remaining": "0", "x-ratelimit-reset": "30"}, 200, now) == 30.0  # Reddit: seconds
