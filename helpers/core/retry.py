@@ -3,7 +3,8 @@
 A failure is classified ONCE into a small typed value, `Failure(kind, wait, maybe_applied)`:
 
 - `kind`: "rate_limited" (429), "server" (5xx), "timeout" (no answer in time), "connection" (cut or
-  refused connection) are transient and retried; "auth" (401), "forbidden" (403), "not_found"
+  refused connection) and "expired" (a client's access token expired and is renewed on the next
+  try; only a client library that renews says so) are transient and retried; "auth" (401), "forbidden" (403), "not_found"
   (404/410), "refused" (other 4xx) and "other" (anything else) are not.
 - `wait`: the seconds the server asked for (Retry-After: seconds or an HTTP date; else, when it says
   no requests are left or answers 429, X-RateLimit-Reset: seconds, epoch seconds or milliseconds),
@@ -45,7 +46,7 @@ from email.utils import parsedate_to_datetime
 
 import tenacity
 
-TRANSIENT = frozenset({"rate_limited", "server", "timeout", "connection"})
+TRANSIENT = frozenset({"rate_limited", "server", "timeout", "connection", "expired"})
 KINDS = TRANSIENT | {"auth", "forbidden", "not_found", "refused", "other"}
 
 

@@ -6,8 +6,9 @@ reply under a comment (07), things by fullname, author pages and a comment with 
 Reads that notebooks make go through `read`, i.e. the project's one retry policy
 (`helpers.core.retry`) with `classify`, which knows praw's own errors (a RATELIMIT answer); the
 functions posting calls (`my_recent_comments`, `find_reply`, `is_banned`) raise praw's errors as
-they come, so the posting loop decides. Under our policy prawcore keeps its own transport retries
-(up to two quick ones after a 5xx or a cut connection; posting turns them off around a POST).
+they come, so the posting loop decides. Inside `read`, prawcore's own retries (two quick ones after a
+5xx, a cut connection or an expired token, with sleeps no test can shorten) are off: each request
+goes out once and the policy alone decides, so no failure is retried 3 x 3 times.
 
 Credentials come from `helpers.core.credentials` (Colab Secrets, environment, praw.ini [bot]) and
 are handed to praw only; nothing here prints, logs or returns them. Where praw talks to (the
@@ -15,6 +16,7 @@ real site or a stand-in) is praw's own business: its praw.ini `[DEFAULT]` `oauth
 """
 from __future__ import annotations
 
+import contextlib
 import platform as _platform
 import re
 import time
@@ -23,6 +25,7 @@ from importlib import metadata
 
 import praw
 import prawcore
+from prawcore.sessions import FiniteRetryStrategy
 
 from helpers.core import credentials, retry, runtime
 from helpers.core.reddit_terms import DELETED
@@ -99,9 +102,9 @@ def public_client():
                        user_agent=user_agent("feedback-public-view"), check_for_updates=False)
 
 
-def account_name(reddit) -> str:
+def account_name(reddit, sleep=time.sleep) -> str:
     """The logged-in account's name, "" for a logged-out client."""
-    return "" if reddit.read_only else read(lambda: my_name(reddit), what="our account")
+    return "" if reddit.read_only else read(reddit, lambda: my_name(reddit), sleep=sleep, what="our account")
 
 
 # ----- retrying: the one policy, with praw's own errors -----
@@ -125,7 +128,7 @@ def ratelimit_seconds(message: str) -> float | None:
 def classify(error: BaseException) -> retry.Failure:
     """`retry.classify` plus praw's own cases: a RATELIMIT answer (HTTP 200 with an error list) is
     rate_limited with the wait its message names; other API errors are refused; a thing praw
-    could not find (ClientException) is not_found."""
+    could not find (ClientException) is not_found; an expired token (InvalidToken) is retried at once."""
     if isinstance(error, praw.exceptions.RedditAPIException):
         items = "; ".join(f"{it.error_type}: {it.message}" for it in error.items)
         limit = [it for it in error.items if it.error_type == "RATELIMIT"]
@@ -134,6 +137,8 @@ def classify(error: BaseException) -> retry.Failure:
         return retry.Failure("refused", None, False, items)
     if isinstance(error, praw.exceptions.ClientException):
         return retry.Failure("not_found", None, False, str(error))
+    if isinstance(error, prawcore.exceptions.InvalidToken):  # prawcore dropped the token: the next try renews it
+        return retry.Failure("expired", 0.0, False, "the access token expired")
     return retry.classify(error)
 
 
@@ -144,10 +149,31 @@ def say_wait(failure: retry.Failure, seconds: float, attempt: int) -> None:
     tqdm.write(f"Reddit: {failure.describe()}; waiting {seconds:g} s before try {attempt + 1}")
 
 
-def read(call, *, sleep=time.sleep, on_wait=say_wait, what: str = "", policy: retry.Policy = READS):
-    """`call()` (a Reddit read) under the retry policy: 429s, 5xx and cut connections retried, then
-    retry.GaveUp; other errors raised as praw raised them."""
-    return policy.with_classifier(classify).call(call, sleep=sleep, on_wait=on_wait, what=what)
+class _Once(FiniteRetryStrategy):
+    """prawcore's retry strategy with no retry and no sleep: each request goes out once."""
+
+    def _sleep_seconds(self):
+        return None
+
+
+@contextlib.contextmanager
+def praw_retries_off(client):
+    """Inside the block, `client`'s requests go out once (prawcore's own retries off); restored after.
+    (praw's prawcore session is private, but stable across praw 7-8; posting's `sent_once` does the same.)"""
+    core = client._core
+    before = core._retry_strategy_class
+    core._retry_strategy_class = lambda: _Once(retries=0)
+    try:
+        yield
+    finally:
+        core._retry_strategy_class = before
+
+
+def read(client, call, *, sleep=time.sleep, on_wait=say_wait, what: str = "", policy: retry.Policy = READS):
+    """`call()` (a read through `client`) under the retry policy, prawcore's own retries off: 429s, 5xx,
+    cut connections and an expired token retried, then retry.GaveUp; other errors raised as praw raised them."""
+    with praw_retries_off(client):
+        return policy.with_classifier(classify).call(call, sleep=sleep, on_wait=on_wait, what=what)
 
 
 # ----- reads of notebook 08 -----
@@ -166,7 +192,7 @@ def info(reddit, fullnames: list[str], batch: int = 100, desc: str = "", progres
     unique = list(dict.fromkeys(fullnames))
     chunks = [unique[i:i + batch] for i in range(0, len(unique), batch)]
     for chunk in tqdm(chunks, desc=desc, disable=not progress or not unique):
-        for thing in read(lambda chunk=chunk: list(reddit.info(fullnames=chunk)), sleep=sleep, what=desc or "info"):
+        for thing in read(reddit, lambda chunk=chunk: list(reddit.info(fullnames=chunk)), sleep=sleep, what=desc or "info"):
             out[thing.fullname] = _fields(thing)
     return out
 
@@ -178,7 +204,7 @@ def suspended_accounts(reddit, names, sleep=time.sleep) -> dict[str, bool]:
     out = {}
     for name in sorted({n for n in names if n and n != "[deleted]"}):
         try:
-            out[name] = bool(read(lambda name=name: getattr(reddit.redditor(name), "is_suspended", False), sleep=sleep,
+            out[name] = bool(read(reddit, lambda name=name: getattr(reddit.redditor(name), "is_suspended", False), sleep=sleep,
                                   what=f"u/{name}"))
         except (prawcore.exceptions.NotFound, prawcore.exceptions.Forbidden):
             out[name] = True
@@ -204,8 +230,8 @@ def comment_replies(reddit, comment_id: str, submission_id: str, more_replies: i
     parent = reddit.comment(comment_id)
     parent.submission = reddit.submission(submission_id)
     try:
-        read(parent.refresh, sleep=sleep, what=f"comment {comment_id}")
-        read(lambda: parent.replies.replace_more(limit=more_replies), sleep=sleep, what=f"comment {comment_id}")
+        read(reddit, parent.refresh, sleep=sleep, what=f"comment {comment_id}")
+        read(reddit, lambda: parent.replies.replace_more(limit=more_replies), sleep=sleep, what=f"comment {comment_id}")
     except (praw.exceptions.ClientException, prawcore.exceptions.NotFound, prawcore.exceptions.Forbidden):
         return CommentReplies("missing")
     except retry.GaveUp as gave_up:
@@ -257,17 +283,17 @@ def fetch_threads(reddit, subreddits, *, posts_per_subreddit: int = 5, more_limi
 
     posts, comments = [], []
     submissions = [s for name in subreddits
-                   for s in read(lambda name=name: list(reddit.subreddit(name).rising(limit=posts_per_subreddit)), sleep=sleep,
+                   for s in read(reddit, lambda name=name: list(reddit.subreddit(name).rising(limit=posts_per_subreddit)), sleep=sleep,
                                  what=f"r/{name} rising")]
     for submission in tqdm(submissions, desc="threads", disable=not progress):
         post = post_record(submission)
         posts.append(post)
         if post["locked"] or post["archived"]:
             continue
-        read(lambda s=submission: s.comments.replace_more(limit=more_limit), sleep=sleep, what=f"thread {submission.id}")
+        read(reddit, lambda s=submission: s.comments.replace_more(limit=more_limit), sleep=sleep, what=f"thread {submission.id}")
         comments.extend(comment_record(c, submission.id) for c in submission.comments.list())
-    me = read(lambda: my_name(reddit), sleep=sleep, what="our account")
-    mine = read(lambda: my_recent_comments(reddit, me), sleep=sleep, what="our recent comments")
+    me = read(reddit, lambda: my_name(reddit), sleep=sleep, what="our account")
+    mine = read(reddit, lambda: my_recent_comments(reddit, me), sleep=sleep, what="our recent comments")
     return Threads(posts, comments, me, mine)
 
 

@@ -453,7 +453,7 @@ def test_a_reply_in_a_locked_thread_is_locked_even_when_the_reply_itself_is_not(
 
 
 def test_reddit_failing_on_one_parent_does_not_lose_the_whole_fetch(live):
-    """A parent comment Reddit keeps answering 503 for (after praw's own retries): that reply's parent
+    """A parent comment Reddit keeps answering 503 for (the retry policy gives up): that reply's parent
     is recorded as unknown, every other reply is fetched as usual."""
     posted = from_ledger.posted_replies(scripted_world(live.state))
     live.state.fail(r"^/comments/s3", "503", times=20)

@@ -108,7 +108,7 @@ def fetch_replies(client, posted: pd.DataFrame, *, now: datetime | None = None, 
 def _fetch(client, posted, now, public, more_replies, progress, sleep) -> pd.DataFrame:
     from tqdm.auto import tqdm
 
-    me = reddit.account_name(client)
+    me = reddit.account_name(client, sleep)
     replies = reddit.info(client, [f"t1_{r}" for r in posted["reply_id"]], desc="replies", progress=progress, sleep=sleep)
     seen_by_public = reddit.info(public, [f"t1_{r}" for r in posted["reply_id"]], desc="public view",
                                  progress=progress, sleep=sleep) if public else {}
