@@ -327,7 +327,7 @@ def test_a_429_is_waited_out_and_a_lasting_one_is_a_clear_error(live):
     rows = fetch.fetch_replies(client, posted, now=NOW, progress=False, sleep=waits.append)
     assert waits == [60.0, 60.0, 60.0] and len(rows) == 7 and rows.set_index("reply_id").loc["r3", "score"] == 4
     live.state.fail(r"^/api/info$", "429", times=3)
-    with pytest.raises(fetch.TooManyRequestsError, match="run the notebook again later"):
+    with pytest.raises(fetch.TooManyRequestsError, match="gave up after 3 tries.*run the notebook again later"):
         fetch.fetch_replies(client, posted, now=NOW, progress=False, sleep=waits.append)
 
 
@@ -508,3 +508,47 @@ def test_a_score_reddit_still_hides_is_unknown_not_its_placeholder(live, monkeyp
     assert math.isnan(rows.loc["r1", "score"]) and rows.loc["r1", "status"] == "ok"
     assert (rows.loc["r1", "human_replies"], rows.loc["r1", "human_median_score"]) == (1, 3.0)
     assert rows.loc["r2", "score"] == 2
+
+
+# ----- issue 17: one config, one retry policy -----
+def test_a_429_with_retry_after_is_waited_exactly_and_a_long_one_ends_the_fetch_at_once(live):
+    posted = from_ledger.posted_replies(scripted_world(live.state))
+    client = reddit.connect()
+    waits = []
+    live.state.fail(r"^/api/info$", "429", times=1, retry_after="300")  # more than the 120 s the old loop waited at most
+    rows = fetch.fetch_replies(client, posted, now=NOW, progress=False, sleep=waits.append)
+    assert waits == [300.0] and len(rows) == 7
+    live.state.fail(r"^/api/info$", "429", times=1, retry_after="3600")  # beyond the policy's ten minutes
+    with pytest.raises(fetch.TooManyRequestsError, match="gave up after 1 try .*3600 s, more than the 600 s allowed.*run the notebook again later"):
+        fetch.fetch_replies(client, posted, now=NOW, progress=False, sleep=waits.append)
+    assert waits == [300.0]  # not cut short to some maximum: not waited at all
+
+
+def test_feedback_config_reads_08s_parameters():
+    from helpers.core.config import ConfigError
+    from helpers.live.feedback.config import FeedbackConfig
+
+    params = {"SOURCE": "", "MIN_AGE_HOURS": 48, "FOLLOW_DAYS": 30, "PUBLIC_VIEW": True, "MORE_REPLIES": -1,
+              "RATING_EDGES": [1, 2, 5], "FETCH_TIME": "", "PROFILE": ""}
+    tiny = FeedbackConfig.from_notebook(params, "tiny")
+    assert (tiny.source, tiny.min_age_hours, tiny.rating_edges, tiny.more_limit) == ("sample", 48.0, (1, 2, 5), None)
+    assert FeedbackConfig.from_notebook({**params, "SOURCE": None}, "colab").source == "reddit"
+    assert FeedbackConfig.from_notebook({**params, "SOURCE": "sample", "MORE_REPLIES": 2}, "colab").more_limit == 2
+    with pytest.raises(ConfigError, match='SOURCE must be "reddit" or "sample"'):
+        FeedbackConfig.from_notebook({**params, "SOURCE": "reddti"}, "tiny")
+    with pytest.raises(ConfigError, match="MIN_AGE_HOURS must be float"):
+        FeedbackConfig.from_notebook({**params, "MIN_AGE_HOURS": "48"}, "tiny")
+
+
+def test_every_parameter_of_08_is_a_feedback_setting():
+    """08's parameters cell names FeedbackConfig's fields in capitals (and PROFILE), nothing else."""
+    import ast
+    from dataclasses import fields
+    from pathlib import Path
+
+    from helpers.live.feedback.config import FeedbackConfig
+
+    nb = json.loads((Path(__file__).resolve().parents[2] / "notebooks/08_feedback.ipynb").read_text(encoding="utf-8"))
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    names = {t.id for node in ast.parse("".join(cell["source"])).body for t in node.targets}
+    assert names == {f.name.upper() for f in fields(FeedbackConfig)} | {"PROFILE"}

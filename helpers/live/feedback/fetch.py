@@ -101,7 +101,7 @@ def fetch_replies(client, posted: pd.DataFrame, *, now: datetime | None = None, 
         if gave_up.failure.kind != "rate_limited":
             raise
         raise TooManyRequestsError(
-            f"Reddit answered 429 (too many requests) {gave_up.tries} times in a row; nothing of this fetch was "
+            f"Reddit answered 429 (too many requests) and the retry policy {gave_up}; nothing of this fetch was "
             "written: run the notebook again later.") from gave_up
 
 
