@@ -1,4 +1,14 @@
-"""Reddit through praw: a client from the secrets lookup, and the comments of rising posts.
+"""THE Reddit client module of notebooks 06, 07 and 08: praw is imported here and nowhere else.
+
+Clients: `connect` (logged in, from the secrets lookup) and `public_client` (logged out, "app-only":
+it sees what everyone sees). Reads: rising posts and their comments (06), our recent comments and a
+reply under a comment (07), things by fullname, author pages and a comment with its replies (08).
+Reads that notebooks make go through `read`, i.e. the project's one retry policy
+(`helpers.core.retry`) with `classify`, which knows praw's own errors (a RATELIMIT answer); the
+functions posting calls (`my_recent_comments`, `find_reply`, `is_banned`) raise praw's errors as
+they come, so the posting loop decides. Inside `read`, prawcore's own retries (two quick ones after a
+5xx, a cut connection or an expired token, with sleeps no test can shorten) are off: each request
+goes out once and the policy alone decides, so no failure is retried 3 x 3 times.
 
 Credentials come from `helpers.core.credentials` (Colab Secrets, environment, praw.ini [bot]) and
 are handed to praw only; nothing here prints, logs or returns them. Where praw talks to (the
@@ -6,12 +16,18 @@ real site or a stand-in) is praw's own business: its praw.ini `[DEFAULT]` `oauth
 """
 from __future__ import annotations
 
+import contextlib
 import platform as _platform
 import re
+import time
 from dataclasses import dataclass, field
 from importlib import metadata
 
-from helpers.core import credentials, runtime
+import praw
+import prawcore
+from prawcore.sessions import FiniteRetryStrategy
+
+from helpers.core import credentials, retry, runtime
 from helpers.core.reddit_terms import DELETED
 
 APP_ID = "gpt2-bert-reddit-bot"
@@ -41,9 +57,6 @@ def connect(*, check: bool = True, **praw_options):
     REDDIT_USERNAME and REDDIT_PASSWORD. With `check`, logs in now so bad credentials fail here
     with RedditLoginError. praw's own RATELIMIT sleeping is off (`ratelimit_seconds=0`): the
     posting loop decides how long to wait."""
-    import praw
-    import prawcore
-
     secrets = {name: credentials.get_secret(name) for name in credentials.PRAW_KEYS}
     username = secrets["REDDIT_USERNAME"].reveal()
     options = dict(check_for_updates=False, ratelimit_seconds=0, **praw_options)
@@ -80,6 +93,156 @@ def my_name(reddit) -> str:
     return reddit.user.me().name
 
 
+def public_client():
+    """A logged-out ("app-only", read-only) praw client from REDDIT_CLIENT_ID/SECRET: it sees what
+    everyone else sees, so a reply removed by moderators shows as removed (its author sees it as before)."""
+    secrets = {name: credentials.get_secret(name) for name in ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET")}
+    return praw.Reddit(client_id=secrets["REDDIT_CLIENT_ID"].reveal(),
+                       client_secret=secrets["REDDIT_CLIENT_SECRET"].reveal(),
+                       user_agent=user_agent("feedback-public-view"), check_for_updates=False)
+
+
+def account_name(reddit, sleep=time.sleep) -> str:
+    """The logged-in account's name, "" for a logged-out client."""
+    return "" if reddit.read_only else read(reddit, lambda: my_name(reddit), sleep=sleep, what="our account")
+
+
+# ----- retrying: the one policy, with praw's own errors -----
+RATELIMIT_AMOUNT = re.compile(r"([0-9]+) (milliseconds?|seconds?|minutes?)")
+# Reads of 06 and 08: three tries; Reddit's retry-after honoured (a 429 without one waits a minute);
+# a wait longer than ten minutes ends the run with a clear error instead.
+READS = retry.Policy(tries=3, default_wait=60.0, backoff=2.0, max_backoff=30.0, max_wait=600.0)
+# What praw raises when a request fails (Reddit's answer, or the way to it).
+REQUEST_ERRORS = (praw.exceptions.PRAWException, prawcore.exceptions.PrawcoreException)
+
+
+def ratelimit_seconds(message: str) -> float | None:
+    """The wait in a RATELIMIT message ("... try again in 9 minutes."), None if it names none."""
+    m = RATELIMIT_AMOUNT.search(message or "")
+    if not m:
+        return None
+    n = int(m.group(1))
+    return n * 60.0 if m.group(2).startswith("minute") else n / 1000 if m.group(2).startswith("milli") else float(n)
+
+
+def classify(error: BaseException) -> retry.Failure:
+    """`retry.classify` plus praw's own cases: a RATELIMIT answer (HTTP 200 with an error list) is
+    rate_limited with the wait its message names; other API errors are refused; a thing praw
+    could not find (ClientException) is not_found; an expired token (InvalidToken) is retried at once."""
+    if isinstance(error, praw.exceptions.RedditAPIException):
+        items = "; ".join(f"{it.error_type}: {it.message}" for it in error.items)
+        limit = [it for it in error.items if it.error_type == "RATELIMIT"]
+        if limit:
+            return retry.Failure("rate_limited", ratelimit_seconds(limit[0].message), False, items)
+        return retry.Failure("refused", None, False, items)
+    if isinstance(error, praw.exceptions.ClientException):
+        return retry.Failure("not_found", None, False, str(error))
+    if isinstance(error, prawcore.exceptions.InvalidToken):  # prawcore dropped the token: the next try renews it
+        return retry.Failure("expired", 0.0, False, "the access token expired")
+    return retry.classify(error)
+
+
+def say_wait(failure: retry.Failure, seconds: float, attempt: int) -> None:
+    """Tell the person why the notebook pauses (above any progress bar)."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(f"Reddit: {failure.describe()}; waiting {seconds:g} s before try {attempt + 1}")
+
+
+class _Once(FiniteRetryStrategy):
+    """prawcore's retry strategy with no retry and no sleep: each request goes out once."""
+
+    def _sleep_seconds(self):
+        return None
+
+
+@contextlib.contextmanager
+def praw_retries_off(client):
+    """Inside the block, `client`'s requests go out once (prawcore's own retries off); restored after.
+    (praw's prawcore session is private, but stable across praw 7-8; posting's `sent_once` does the same.)"""
+    core = client._core
+    before = core._retry_strategy_class
+    core._retry_strategy_class = lambda: _Once(retries=0)
+    try:
+        yield
+    finally:
+        core._retry_strategy_class = before
+
+
+def read(client, call, *, sleep=time.sleep, on_wait=say_wait, what: str = "", policy: retry.Policy = READS):
+    """`call()` (a read through `client`) under the retry policy, prawcore's own retries off: 429s, 5xx,
+    cut connections and an expired token retried, then retry.GaveUp; other errors raised as praw raised them."""
+    with praw_retries_off(client):
+        return policy.with_classifier(classify).call(call, sleep=sleep, on_wait=on_wait, what=what)
+
+
+# ----- reads of notebook 08 -----
+def _fields(thing) -> dict:
+    """A praw object's data without triggering a lazy fetch."""
+    return dict(vars(thing)) if thing is not None else {}
+
+
+def info(reddit, fullnames: list[str], batch: int = 100, desc: str = "", progress: bool = True,
+         sleep=time.sleep) -> dict[str, dict]:
+    """fullname -> data of each thing Reddit returns for `fullnames`, `batch` per request (Reddit's limit
+    is 100); things Reddit does not know are absent."""
+    from tqdm.auto import tqdm
+
+    out = {}
+    unique = list(dict.fromkeys(fullnames))
+    chunks = [unique[i:i + batch] for i in range(0, len(unique), batch)]
+    for chunk in tqdm(chunks, desc=desc, disable=not progress or not unique):
+        for thing in read(reddit, lambda chunk=chunk: list(reddit.info(fullnames=chunk)), sleep=sleep, what=desc or "info"):
+            out[thing.fullname] = _fields(thing)
+    return out
+
+
+def suspended_accounts(reddit, names, sleep=time.sleep) -> dict[str, bool]:
+    """name -> is the account suspended: its page says `is_suspended`, or Reddit refuses the page (403)
+    or no longer knows it (404: suspended or shadowbanned; an account deleted by its owner leaves no
+    name on its comments, so it is never asked about)."""
+    out = {}
+    for name in sorted({n for n in names if n and n != "[deleted]"}):
+        try:
+            out[name] = bool(read(reddit, lambda name=name: getattr(reddit.redditor(name), "is_suspended", False), sleep=sleep,
+                                  what=f"u/{name}"))
+        except (prawcore.exceptions.NotFound, prawcore.exceptions.Forbidden):
+            out[name] = True
+    return out
+
+
+@dataclass
+class CommentReplies:
+    """A comment as Reddit returned it, with its direct replies (those loaded; "load more" links left
+    unexpanded are not counted). `state`: "found", "missing" (gone from the tree, 403 or 404) or
+    "unknown" (Reddit kept failing: 5xx or no connection)."""
+
+    state: str
+    fields: dict = field(default_factory=dict)
+    replies: list[dict] = field(default_factory=list)  # each direct reply's data
+    reply_counts: dict[str, int] = field(default_factory=dict)  # reply id -> its own loaded replies
+
+
+def comment_replies(reddit, comment_id: str, submission_id: str, more_replies: int | None = 0,
+                    sleep=time.sleep) -> CommentReplies:
+    """Comment `comment_id` of thread `submission_id` with its replies (one request, plus one per
+    "load more" link expanded: `more_replies`, praw's replace_more limit). A lasting 429 raises retry.GaveUp."""
+    parent = reddit.comment(comment_id)
+    parent.submission = reddit.submission(submission_id)
+    try:
+        read(reddit, parent.refresh, sleep=sleep, what=f"comment {comment_id}")
+        read(reddit, lambda: parent.replies.replace_more(limit=more_replies), sleep=sleep, what=f"comment {comment_id}")
+    except (praw.exceptions.ClientException, prawcore.exceptions.NotFound, prawcore.exceptions.Forbidden):
+        return CommentReplies("missing")
+    except retry.GaveUp as gave_up:
+        if gave_up.failure.kind == "rate_limited":
+            raise
+        return CommentReplies("unknown")
+    children = [c for c in parent.replies if isinstance(c, praw.models.Comment)]
+    return CommentReplies("found", _fields(parent), [_fields(c) for c in children],
+                          {c.id: sum(1 for r in c.replies if isinstance(r, praw.models.Comment)) for c in children})
+
+
 @dataclass
 class Threads:
     """Plain records of posts and their comments, from Reddit or from the bundled sample."""
@@ -111,23 +274,27 @@ def comment_record(comment, submission_id: str) -> dict:
 
 
 def fetch_threads(reddit, subreddits, *, posts_per_subreddit: int = 5, more_limit: int | None = 0,
-                  progress: bool = True) -> Threads:
+                  progress: bool = True, sleep=time.sleep) -> Threads:
     """Rising posts of each subreddit and all their comments. `more_limit` is how many
     "load more comments" links to expand per post (praw's replace_more: 0 none, None all).
-    Comments of locked or archived posts are not fetched (those posts are skipped anyway)."""
+    Comments of locked or archived posts are not fetched (those posts are skipped anyway).
+    Every request goes through `read` (the retry policy)."""
     from tqdm.auto import tqdm
 
     posts, comments = [], []
-    submissions = [s for name in subreddits for s in reddit.subreddit(name).rising(limit=posts_per_subreddit)]
+    submissions = [s for name in subreddits
+                   for s in read(reddit, lambda name=name: list(reddit.subreddit(name).rising(limit=posts_per_subreddit)), sleep=sleep,
+                                 what=f"r/{name} rising")]
     for submission in tqdm(submissions, desc="threads", disable=not progress):
         post = post_record(submission)
         posts.append(post)
         if post["locked"] or post["archived"]:
             continue
-        submission.comments.replace_more(limit=more_limit)
+        read(reddit, lambda s=submission: s.comments.replace_more(limit=more_limit), sleep=sleep, what=f"thread {submission.id}")
         comments.extend(comment_record(c, submission.id) for c in submission.comments.list())
-    me = my_name(reddit)
-    return Threads(posts, comments, me, my_recent_comments(reddit, me))
+    me = read(reddit, lambda: my_name(reddit), sleep=sleep, what="our account")
+    mine = read(reddit, lambda: my_recent_comments(reddit, me), sleep=sleep, what="our recent comments")
+    return Threads(posts, comments, me, mine)
 
 
 RECENT_LIMIT = 100  # our newest comments read to find threads we answered (Reddit lists up to 1000)
@@ -156,8 +323,6 @@ def is_banned(reddit, subreddit: str) -> bool:
 
 def find_reply(reddit, parent_comment_id: str, author: str) -> str | None:
     """The id of a reply by `author` directly under comment `parent_comment_id`, if Reddit shows one."""
-    import praw
-
     parent = reddit.comment(parent_comment_id)
     try:
         parent.refresh()

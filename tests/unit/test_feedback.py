@@ -10,7 +10,8 @@ import pytest
 from reddit_standin import StandIn, State, live  # noqa: F401 (live: a fixture)
 
 from helpers.core import reddit_terms
-from helpers.live import feedback, reddit
+from helpers.live import reddit
+from helpers.live.feedback import fetch, from_ledger, sample, stats, store, training
 from helpers.core.paths import Paths
 from helpers.live.posting import DEFAULT_FOOTER
 
@@ -51,7 +52,7 @@ def test_posted_replies_merge_entries_and_accept_old_ones_without_predictions(tm
         dict(at=iso(NOW), state="posting", key="k5", submission_id="s5", subreddit="x", text="crashed mid-post"),
     ]
     ledger = write_ledger(tmp_path / "ledger/posted.jsonl", entries, torn=True)
-    posted = feedback.posted_replies(feedback.read_ledger(ledger)).set_index("reply_id")
+    posted = from_ledger.posted_replies(from_ledger.read_ledger(ledger)).set_index("reply_id")
     assert list(posted.index) == ["r1", "r2"]  # not the dry run, the refusal or the unresolved post
     assert posted.loc["r1", "p3"] == 0.4 and posted.loc["r1", "expected_rating_bin"] == pytest.approx(2.0)
     assert posted.loc["r1", "text"].endswith(DEFAULT_FOOTER) and posted.loc["r1", "parent_body"] == "a comment"
@@ -59,21 +60,21 @@ def test_posted_replies_merge_entries_and_accept_old_ones_without_predictions(tm
     old = posted.loc["r2"]
     assert all(math.isnan(old[name]) for name in reddit_terms.SCORE_COLUMNS) and old["gpt2_run"] == ""
     assert old["posted_at"] == pd.Timestamp("2030-01-07T09:00:05Z")
-    assert feedback.posted_replies(feedback.read_ledger(tmp_path / "missing.jsonl")).empty
+    assert from_ledger.posted_replies(from_ledger.read_ledger(tmp_path / "missing.jsonl")).empty
 
 
 def test_due_waits_for_the_age_and_stops_following(tmp_path):
     entries = (posting_pair("k1", "r1", "s1", hours_ago=10) + posting_pair("k2", "r2", "s2", hours_ago=50)
                + posting_pair("k3", "r3", "s3", hours_ago=24 * 40))
-    posted = feedback.posted_replies(entries)
-    assert list(feedback.due(posted, NOW, 48)["reply_id"]) == ["r2", "r3"]
-    assert list(feedback.due(posted, NOW, 48, follow_days=30)["reply_id"]) == ["r2"]
+    posted = from_ledger.posted_replies(entries)
+    assert list(from_ledger.due(posted, NOW, 48)["reply_id"]) == ["r2", "r3"]
+    assert list(from_ledger.due(posted, NOW, 48, follow_days=30)["reply_id"]) == ["r2"]
 
 
 def test_strip_footer_leaves_the_reply_as_written():
-    assert feedback.strip_footer("Rinse the rice.\n\n---\n^(I am a bot.)") == "Rinse the rice."
-    assert feedback.strip_footer("First.\n\n---\n\nmiddle rule kept\n\n---\n^(bot)") == "First.\n\n---\n\nmiddle rule kept"
-    assert feedback.strip_footer("no footer") == "no footer"
+    assert from_ledger.strip_footer("Rinse the rice.\n\n---\n^(I am a bot.)") == "Rinse the rice."
+    assert from_ledger.strip_footer("First.\n\n---\n\nmiddle rule kept\n\n---\n^(bot)") == "First.\n\n---\n\nmiddle rule kept"
+    assert from_ledger.strip_footer("no footer") == "no footer"
 
 
 # ----- fetching, with real praw against the stand-in -----
@@ -121,10 +122,10 @@ def scripted_world(st: State) -> list[dict]:
 
 
 def test_fetch_records_each_state_through_praw(live):
-    posted = feedback.posted_replies(scripted_world(live.state))
+    posted = from_ledger.posted_replies(scripted_world(live.state))
     client = reddit.connect()
-    rows = feedback.fetch(client, posted, now=NOW, public=feedback.public_client(), progress=False).set_index("reply_id")
-    assert list(rows.columns) == [c for c in feedback.FETCH_COLUMNS if c != "reply_id"] and len(rows) == 7
+    rows = fetch.fetch_replies(client, posted, now=NOW, public=reddit.public_client(), progress=False).set_index("reply_id")
+    assert list(rows.columns) == [c for c in store.FETCH_COLUMNS if c != "reply_id"] and len(rows) == 7
     ok = rows.loc["r1"]
     assert (ok.status, ok.score, ok.replies, ok.human_replies, ok.human_median_score) == ("ok", 7, 2, 2, 6.0)
     assert (ok.parent_status, ok.thread_status, ok.author, ok.author_suspended) == ("ok", "ok", "fb_bot", False)
@@ -139,8 +140,8 @@ def test_fetch_records_each_state_through_praw(live):
 
 
 def test_removal_is_invisible_to_the_author_without_the_public_view(live):
-    posted = feedback.posted_replies(scripted_world(live.state))
-    rows = feedback.fetch(reddit.connect(), posted, now=NOW, progress=False).set_index("reply_id")
+    posted = from_ledger.posted_replies(scripted_world(live.state))
+    rows = fetch.fetch_replies(reddit.connect(), posted, now=NOW, progress=False).set_index("reply_id")
     assert rows.loc["r4", "status"] == "ok"  # what our own login shows: why `public` exists
 
 
@@ -152,9 +153,9 @@ def test_fetch_asks_for_100_replies_per_request(live):
         st.add_comment("s1", f"k{i}", f"comment {i}", score=5)
         st.add_comment("s1", f"r{i}", f"reply {i}", author=st.username, score=i % 7, parent=f"k{i}")
         ledger += posting_pair(f"k{i}", f"r{i}", "s1")
-    posted = feedback.posted_replies(ledger)
+    posted = from_ledger.posted_replies(ledger)
     before = len(st.requests)
-    rows = feedback.fetch(reddit.connect(), posted, now=NOW, progress=False)
+    rows = fetch.fetch_replies(reddit.connect(), posted, now=NOW, progress=False)
     infos = [r for r in st.requests[before:] if r == ("GET", "/api/info")]
     assert len(infos) == 2 + 1  # 150 replies in two requests, the one thread in one
     assert list(rows["score"]) == [i % 7 for i in range(150)]
@@ -167,24 +168,24 @@ def fetch_rows(at, scores):
                           "author": "me", "author_suspended": False, "replies": np.nan, "locked": False,
                           "parent_status": "ok", "thread_status": "ok", "human_replies": 0,
                           "human_median_score": np.nan, "source": "reddit"} for rid, score in scores.items()],
-                        columns=feedback.FETCH_COLUMNS)
+                        columns=store.FETCH_COLUMNS)
 
 
 def test_reruns_append_and_never_rewrite(tmp_path):
     table = Paths(tmp_path).file("feedback", source="reddit")
-    assert feedback.append_fetches(table, fetch_rows(NOW, {"r1": 3, "r2": 0})) == 2
+    assert store.append_fetches(table, fetch_rows(NOW, {"r1": 3, "r2": 0})) == 2
     first = table.read_bytes()
-    assert feedback.append_fetches(table, fetch_rows(NOW + timedelta(days=1), {"r1": 9, "r2": -1})) == 2
+    assert store.append_fetches(table, fetch_rows(NOW + timedelta(days=1), {"r1": 9, "r2": -1})) == 2
     assert table.read_bytes().startswith(first)
-    assert feedback.append_fetches(table, fetch_rows(NOW + timedelta(days=1), {"r1": 9})) == 0  # same fetch twice
-    fetched = feedback.read_fetches(table)
+    assert store.append_fetches(table, fetch_rows(NOW + timedelta(days=1), {"r1": 9})) == 0  # same fetch twice
+    fetched = store.read_fetches(table)
     assert len(fetched) == 4 and fetched.groupby("reply_id")["score"].apply(list).to_dict() == {"r1": [3, 9], "r2": [0, -1]}
     assert fetched.loc[0, "reply_id"] == "r1"
 
 
 def test_a_crash_while_appending_leaves_the_table_as_it_was(tmp_path, monkeypatch):
     table = tmp_path / "feedback/reddit_fetches.csv"
-    feedback.append_fetches(table, fetch_rows(NOW, {"r1": 3}))
+    store.append_fetches(table, fetch_rows(NOW, {"r1": 3}))
     before = table.read_bytes()
 
     def crash(self, *args, **kwargs):
@@ -192,16 +193,16 @@ def test_a_crash_while_appending_leaves_the_table_as_it_was(tmp_path, monkeypatc
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", crash)
     with pytest.raises(OSError):
-        feedback.append_fetches(table, fetch_rows(NOW + timedelta(days=1), {"r1": 4}))
+        store.append_fetches(table, fetch_rows(NOW + timedelta(days=1), {"r1": 4}))
     assert table.read_bytes() == before and [p.name for p in table.parent.iterdir()] == ["reddit_fetches.csv"]
 
 
 def test_a_table_saved_by_a_spreadsheet_still_reads(tmp_path):
     table = tmp_path / "fetches.csv"
-    feedback.append_fetches(table, fetch_rows(NOW, {"007": 3}))
+    store.append_fetches(table, fetch_rows(NOW, {"007": 3}))
     table.write_bytes(table.read_bytes().replace(b"\n", b"\r\n").rstrip(b"\r\n"))  # CRLF, no final newline
-    assert feedback.append_fetches(table, fetch_rows(NOW + timedelta(days=1), {"007": 5})) == 1
-    assert list(feedback.read_fetches(table)["reply_id"]) == ["007", "007"]  # ids stay text
+    assert store.append_fetches(table, fetch_rows(NOW + timedelta(days=1), {"007": 5})) == 1
+    assert list(store.read_fetches(table)["reply_id"]) == ["007", "007"]  # ids stay text
 
 
 # ----- figures on a small fixed table, computed by hand -----
@@ -222,7 +223,7 @@ def small_table() -> pd.DataFrame:
 
 
 def test_figures_match_a_hand_computation():
-    fig = feedback.figures(small_table())
+    fig = stats.figures(small_table())
     # expected bins of a..d: 2.3, 1.7, 0.6, 1.2 against scores 10, 3, 0, 1 -> the same order: Spearman 1
     assert fig["spearman_expected_vs_score"] == pytest.approx(1.0)
     assert (fig["replies"], fig["on_reddit"], fig["with_prediction"], fig["removed"]) == (6, 5, 4, 1)
@@ -235,10 +236,10 @@ def test_figures_match_a_hand_computation():
 
 def test_predicted_bins_and_calibration_match_a_hand_computation():
     table = small_table()
-    bins = feedback.by_predicted_bin(table)
+    bins = stats.by_predicted_bin(table)
     # argmax: a -> 3, b -> 2, c -> 0, d -> 1 (e removed, f unknown)
     assert list(bins["replies"]) == [1, 1, 1, 1] and list(bins["median_score"]) == [0, 1, 3, 10]
-    cal = feedback.calibration(table, edges=(1, 2, 5))
+    cal = stats.calibration(table, edges=(1, 2, 5))
     # scores 10, 3, 0, 1 fall in bins 3, 2, 0, 1; predicted share = mean p_k over a..d
     assert list(cal["actual share"]) == [0.25, 0.25, 0.25, 0.25]
     assert list(cal["predicted share"]) == pytest.approx([0.275, 0.225, 0.275, 0.225])
@@ -249,15 +250,15 @@ def test_over_time_follows_each_age():
     fetches = pd.concat([fetch_rows(NOW, {"a": 2, "b": 4}).assign(age_hours=6.2, human_median_score=[1, 3]),
                          fetch_rows(NOW, {"a": 8, "b": 10}).assign(age_hours=49, human_median_score=[5, 5]),
                          fetch_rows(NOW, {"a": 1}).assign(age_hours=50, status="removed")])
-    table = feedback.over_time(fetches)
+    table = stats.over_time(fetches)
     assert list(table.index) == [6, 48] and list(table["bot_median"]) == [3, 9] and list(table["human_median"]) == [2, 5]
 
 
 def test_figures_of_no_replies_are_empty_not_errors():
     empty = small_table().iloc[:0]
-    fig = feedback.figures(empty)
+    fig = stats.figures(empty)
     assert fig["replies"] == 0 and math.isnan(fig["spearman_expected_vs_score"]) and math.isnan(fig["removal_rate"])
-    assert feedback.by_predicted_bin(empty)["replies"].sum() == 0
+    assert stats.by_predicted_bin(empty)["replies"].sum() == 0
 
 
 # ----- back into training -----
@@ -265,7 +266,7 @@ def test_training_rows_label_live_replies_with_their_score():
     table = small_table().assign(key=lambda t: "k" + t.reply_id, submission_id="s", subreddit="x",
                                  text=lambda t: t.reply_id + " reply" + DEFAULT_FOOTER, parent_body="the parent")
     table.loc[table.reply_id == "d", "parent_body"] = ""
-    rows, drops = feedback.training_rows(table, edges=(1, 2, 5))
+    rows, drops = training.training_rows(table, edges=(1, 2, 5))
     assert list(rows["reply_id"]) == ["a", "b", "c", "f"] and drops == {"not on Reddit": 1, "score unknown": 0,
                                                                          "text unknown": 0, "parent unknown": 1}
     assert list(rows["rating"]) == [3, 2, 0, 3] and list(rows["reply"]) == ["a reply", "b reply", "c reply", "f reply"]
@@ -280,13 +281,13 @@ def test_add_to_training_keeps_the_test_split_apart(tmp_path):
                         "comment": ["new", "in a test thread", "c"], "reply": ["fed", "x", "r"], "reply_score": [7, 1, 1],
                         "rating": [3, 1, 1]})
     with pytest.raises(helpers_exchange_error(), match="run notebook 08 with SOURCE='reddit'"):
-        feedback.add_to_training(train, test, paths)
-    feedback.write_training_rows(paths, fed)
-    out, added = feedback.add_to_training(train, test, paths)
+        training.add_to_training(train, test, paths)
+    training.write_training_rows(paths, fed)
+    out, added = training.add_to_training(train, test, paths)
     assert added == 1 and list(out["reply"]) == ["r", "fed"] and list(out["label"]) == [1, 3]
     assert list(out["source"]) == ["original", "feedback"]
     with pytest.raises(ValueError, match='"reddit" or "sample"'):
-        feedback.add_to_training(train, test, paths, source="yes")
+        training.add_to_training(train, test, paths, source="yes")
 
 
 def helpers_exchange_error():
@@ -296,38 +297,38 @@ def helpers_exchange_error():
 
 # ----- the bundled sample -----
 def test_sample_covers_removal_deleted_parent_suspension_and_time():
-    ledger, fetches = feedback.load_sample()
-    posted = feedback.posted_replies(ledger)
+    ledger, fetches = sample.load_sample()
+    posted = from_ledger.posted_replies(ledger)
     assert posted["expected_rating_bin"].isna().sum() == 1  # an old entry without predictions
     assert fetches.groupby("reply_id").size().min() >= 2  # every reply followed over time
     assert "removed" in set(fetches["status"]) and "deleted" in set(fetches["parent_status"])
     assert fetches["author_suspended"].any() and "locked" in set(fetches["thread_status"])
-    fig = feedback.figures(feedback.latest(fetches, posted))
+    fig = stats.figures(stats.latest(fetches, posted))
     assert fig["replies"] == len(posted) and fig["removed"] == 1 and fig["spearman_expected_vs_score"] > 0.5
 
 
 def test_latest_takes_the_last_fetch_old_enough_with_its_prediction():
-    posted = feedback.posted_replies(posting_pair("k1", "r1", "s1", p=(0.1, 0.2, 0.3, 0.4)))
+    posted = from_ledger.posted_replies(posting_pair("k1", "r1", "s1", p=(0.1, 0.2, 0.3, 0.4)))
     fetches = pd.concat([fetch_rows(NOW, {"r1": 2}).assign(age_hours=6),
                          fetch_rows(NOW + timedelta(days=2), {"r1": 9}).assign(age_hours=54),
                          fetch_rows(NOW + timedelta(hours=1), {"r1": 4}).assign(age_hours=7)])
-    last = feedback.latest(fetches, posted, min_age_hours=48)
+    last = stats.latest(fetches, posted, min_age_hours=48)
     assert list(last["score"]) == [9] and last.loc[0, "p3"] == 0.4 and last.loc[0, "parent_body"] == "a comment"
-    assert list(feedback.latest(fetches, posted)["score"]) == [9]  # latest by fetch time, not by row order
-    assert feedback.latest(fetches.iloc[[0, 2]], posted, min_age_hours=48).empty
+    assert list(stats.latest(fetches, posted)["score"]) == [9]  # latest by fetch time, not by row order
+    assert stats.latest(fetches.iloc[[0, 2]], posted, min_age_hours=48).empty
 
 
 def test_a_429_is_waited_out_and_a_lasting_one_is_a_clear_error(live):
-    posted = feedback.posted_replies(scripted_world(live.state))
+    posted = from_ledger.posted_replies(scripted_world(live.state))
     client = reddit.connect()
     waits = []
     live.state.fail(r"^/api/info$", "429", times=1)
     live.state.fail(r"^/comments/s3", "429", times=2)
-    rows = feedback.fetch(client, posted, now=NOW, progress=False, sleep=waits.append)
+    rows = fetch.fetch_replies(client, posted, now=NOW, progress=False, sleep=waits.append)
     assert waits == [60.0, 60.0, 60.0] and len(rows) == 7 and rows.set_index("reply_id").loc["r3", "score"] == 4
     live.state.fail(r"^/api/info$", "429", times=3)
-    with pytest.raises(feedback.TooManyRequestsError, match="run the notebook again later"):
-        feedback.fetch(client, posted, now=NOW, progress=False, sleep=waits.append)
+    with pytest.raises(fetch.TooManyRequestsError, match="gave up after 3 tries.*run the notebook again later"):
+        fetch.fetch_replies(client, posted, now=NOW, progress=False, sleep=waits.append)
 
 
 def test_two_tabs_appending_at_once_lose_no_rows(tmp_path):
@@ -337,14 +338,14 @@ def test_two_tabs_appending_at_once_lose_no_rows(tmp_path):
 
     def tab(name):
         for i in range(15):
-            feedback.append_fetches(table, fetch_rows(NOW + timedelta(minutes=i), {f"{name}{i}": i}))
+            store.append_fetches(table, fetch_rows(NOW + timedelta(minutes=i), {f"{name}{i}": i}))
 
     tabs = [threading.Thread(target=tab, args=(name,)) for name in ("a", "b", "c")]
     for t in tabs:
         t.start()
     for t in tabs:
         t.join()
-    assert len(feedback.read_fetches(table)) == 45
+    assert len(store.read_fetches(table)) == 45
 
 
 def test_a_lock_left_by_a_live_run_is_waited_for_and_a_stale_one_taken_over(tmp_path):
@@ -355,26 +356,26 @@ def test_a_lock_left_by_a_live_run_is_waited_for_and_a_stale_one_taken_over(tmp_
     lock = table.with_name(table.name + ".lock")
     lock.write_text("another tab")
     with pytest.raises(TimeoutError, match="another run of notebook 08"):
-        feedback.append_fetches(table, fetch_rows(NOW, {"r1": 1}), wait_seconds=0.3)
+        store.append_fetches(table, fetch_rows(NOW, {"r1": 1}), wait_seconds=0.3)
     old = time.time() - 3600
     os.utime(lock, (old, old))  # a crash left it an hour ago
-    assert feedback.append_fetches(table, fetch_rows(NOW, {"r1": 1}), wait_seconds=0.3) == 1
+    assert store.append_fetches(table, fetch_rows(NOW, {"r1": 1}), wait_seconds=0.3) == 1
     assert not lock.exists()
 
 
 def test_fetch_time_reads_what_people_type():
-    assert feedback.fetch_time("2030-01-10T12:00") == pd.Timestamp("2030-01-10T12:00Z")
-    assert feedback.fetch_time("2030-01-10T13:00+01:00") == pd.Timestamp("2030-01-10T12:00Z")
-    assert abs(feedback.fetch_time("") - pd.Timestamp.now(tz="UTC")) < pd.Timedelta(minutes=1)
+    assert fetch.fetch_time("2030-01-10T12:00") == pd.Timestamp("2030-01-10T12:00Z")
+    assert fetch.fetch_time("2030-01-10T13:00+01:00") == pd.Timestamp("2030-01-10T12:00Z")
+    assert abs(fetch.fetch_time("") - pd.Timestamp.now(tz="UTC")) < pd.Timedelta(minutes=1)
     with pytest.raises(ValueError, match="FETCH_TIME must be ISO 8601"):
-        feedback.fetch_time("next tuesday")
+        fetch.fetch_time("next tuesday")
 
 
 def test_rerunning_the_sample_adds_nothing_the_second_time(tmp_path):
-    _, fetches = feedback.load_sample()
+    _, fetches = sample.load_sample()
     table = Paths(tmp_path).file("feedback", source="sample")
-    assert feedback.append_fetches(table, fetches) == len(fetches)
-    assert feedback.append_fetches(table, fetches) == 0 and len(feedback.read_fetches(table)) == len(fetches)
+    assert store.append_fetches(table, fetches) == len(fetches)
+    assert store.append_fetches(table, fetches) == 0 and len(store.read_fetches(table)) == len(fetches)
 
 
 # ----- review 14: shapes Reddit really sends -----
@@ -382,10 +383,10 @@ def test_rerunning_the_sample_adds_nothing_the_second_time(tmp_path):
 def test_an_author_page_reddit_refuses_is_a_suspended_account_not_a_crash(live, status_code):
     """/user/<name>/about answers 403 or 404 for an account Reddit suspended or shadowbanned (a deleted
     account's comments carry no name): the fetch goes on and marks the author suspended."""
-    posted = feedback.posted_replies(scripted_world(live.state))
+    posted = from_ledger.posted_replies(scripted_world(live.state))
     live.state.suspended.discard("old_bot")
     live.state.fail(r"^/user/old_bot/about", status_code, times=10)
-    rows = feedback.fetch(reddit.connect(), posted, now=NOW, progress=False).set_index("reply_id")
+    rows = fetch.fetch_replies(reddit.connect(), posted, now=NOW, progress=False).set_index("reply_id")
     assert len(rows) == 7 and rows.loc["r5", "author_suspended"] == True  # noqa: E712 (a numpy bool)
     assert rows.loc["r1", "author_suspended"] == False  # noqa: E712
 
@@ -402,7 +403,7 @@ def test_an_author_page_reddit_refuses_is_a_suspended_account_not_a_crash(live, 
     ({"body": "fine", "author": "me", "removed": False, "banned_by": None, "spam": False}, ("ok", "")),
 ])
 def test_comment_states_as_reddit_shapes_them(fields, expected):
-    assert feedback._comment_status(fields) == expected
+    assert fetch.comment_status(fields) == expected
 
 
 @pytest.mark.parametrize("fields, expected", [
@@ -416,7 +417,7 @@ def test_comment_states_as_reddit_shapes_them(fields, expected):
     ({"selftext": "", "author": "op", "archived": True}, "archived"),
 ])
 def test_thread_states_as_reddit_shapes_them(fields, expected):
-    assert feedback._thread_status(fields) == expected
+    assert fetch.thread_status(fields) == expected
 
 
 def test_a_recovered_post_counts_its_age_from_the_attempt_that_made_it():
@@ -428,72 +429,72 @@ def test_a_recovered_post_counts_its_age_from_the_attempt_that_made_it():
                     reason="500", retry=True, uncertain=True),
                dict(at=iso(NOW - timedelta(hours=12)), state="posted", key="k1", submission_id="s1", subreddit="x",
                     reply_id="r1", recovered=True)]
-    posted = feedback.posted_replies(entries)
+    posted = from_ledger.posted_replies(entries)
     assert posted.loc[0, "posted_at"] == pd.Timestamp(attempt)
-    assert list(feedback.due(posted, NOW, 48)["reply_id"]) == ["r1"]
+    assert list(from_ledger.due(posted, NOW, 48)["reply_id"]) == ["r1"]
 
 
 def test_spearman_of_the_likeliest_bin_against_the_score_matches_a_hand_computation():
     table = small_table()
     table.loc[table.reply_id == "b", "score"] = 12  # a..d: likeliest bins 3, 2, 0, 1 against scores 10, 12, 0, 1
-    fig = feedback.figures(table)
+    fig = stats.figures(table)
     # ranks of the bins 4, 3, 1, 2 and of the scores 3, 4, 1, 2: d² = 1, 1, 0, 0 -> 1 - 6·2 / (4·15) = 0.8
     assert fig["spearman_predicted_bin_vs_score"] == pytest.approx(0.8)
-    assert math.isnan(feedback.figures(table.iloc[:2])["spearman_predicted_bin_vs_score"])  # two replies say nothing
+    assert math.isnan(stats.figures(table.iloc[:2])["spearman_predicted_bin_vs_score"])  # two replies say nothing
 
 
 def test_a_reply_in_a_locked_thread_is_locked_even_when_the_reply_itself_is_not(live):
     """Moderators lock the thread, not each comment: Reddit sends `locked: false` on the reply."""
-    posted = feedback.posted_replies(scripted_world(live.state))
+    posted = from_ledger.posted_replies(scripted_world(live.state))
     live.state.comments["r2"]["locked"] = False
-    rows = feedback.fetch(reddit.connect(), posted, now=NOW, progress=False).set_index("reply_id")
+    rows = fetch.fetch_replies(reddit.connect(), posted, now=NOW, progress=False).set_index("reply_id")
     assert (rows.loc["r2", "thread_status"], rows.loc["r2", "locked"]) == ("locked", True)
     assert not rows.loc["r1", "locked"]
 
 
 def test_reddit_failing_on_one_parent_does_not_lose_the_whole_fetch(live):
-    """A parent comment Reddit keeps answering 503 for (after praw's own retries): that reply's parent
+    """A parent comment Reddit keeps answering 503 for (the retry policy gives up): that reply's parent
     is recorded as unknown, every other reply is fetched as usual."""
-    posted = feedback.posted_replies(scripted_world(live.state))
+    posted = from_ledger.posted_replies(scripted_world(live.state))
     live.state.fail(r"^/comments/s3", "503", times=20)
-    rows = feedback.fetch(reddit.connect(), posted, now=NOW, progress=False, sleep=lambda s: None).set_index("reply_id")
+    rows = fetch.fetch_replies(reddit.connect(), posted, now=NOW, progress=False, sleep=lambda s: None).set_index("reply_id")
     assert len(rows) == 7 and rows.loc["r3", "parent_status"] == "unknown" and rows.loc["r3", "score"] == 4
     assert math.isnan(rows.loc["r3", "replies"]) and rows.loc["r1", "human_median_score"] == 6.0
 
 
 def test_a_table_saved_by_a_spreadsheet_with_a_bom_still_appends(tmp_path):
     table = tmp_path / "fetches.csv"
-    feedback.append_fetches(table, fetch_rows(NOW, {"007": 3}))
+    store.append_fetches(table, fetch_rows(NOW, {"007": 3}))
     table.write_bytes(b"\xef\xbb\xbf" + table.read_bytes())  # Excel's "CSV UTF-8"
-    assert feedback.append_fetches(table, fetch_rows(NOW + timedelta(days=1), {"007": 5})) == 1
-    assert feedback.append_fetches(table, fetch_rows(NOW + timedelta(days=1), {"007": 5})) == 0
-    fetched = feedback.read_fetches(table)
+    assert store.append_fetches(table, fetch_rows(NOW + timedelta(days=1), {"007": 5})) == 1
+    assert store.append_fetches(table, fetch_rows(NOW + timedelta(days=1), {"007": 5})) == 0
+    fetched = store.read_fetches(table)
     assert list(fetched["reply_id"]) == ["007", "007"] and list(fetched["score"]) == [3, 5]
 
 
 def test_a_table_a_spreadsheet_saved_with_semicolons_is_a_clear_error_not_a_rewrite(tmp_path):
     table = tmp_path / "feedback" / "reddit_fetches.csv"
-    feedback.append_fetches(table, fetch_rows(NOW, {"r1": 3}))
-    saved = feedback.read_fetches(table).to_csv(sep=";", index=False).encode()
+    store.append_fetches(table, fetch_rows(NOW, {"r1": 3}))
+    saved = store.read_fetches(table).to_csv(sep=";", index=False).encode()
     table.write_bytes(saved)
     with pytest.raises(ValueError, match=r"reddit_fetches.csv .*comma.*fetched_at"):
-        feedback.append_fetches(table, fetch_rows(NOW + timedelta(days=1), {"r1": 4}))
+        store.append_fetches(table, fetch_rows(NOW + timedelta(days=1), {"r1": 4}))
     assert table.read_bytes() == saved
 
 
 def test_latest_reads_fetch_times_a_spreadsheet_rewrote():
     """Saved from a spreadsheet, ISO times come back as "2030-01-12 12:00:00" (no T, no zone) or not at all."""
-    posted = feedback.posted_replies(posting_pair("k1", "r1", "s1"))
+    posted = from_ledger.posted_replies(posting_pair("k1", "r1", "s1"))
     fetches = pd.concat([fetch_rows(NOW, {"r1": 2}).assign(age_hours=60),
                          fetch_rows(NOW, {"r1": 9}).assign(age_hours=108, fetched_at="2030-01-12 12:00:00"),
                          fetch_rows(NOW, {"r1": 5}).assign(age_hours=84, fetched_at="")], ignore_index=True)
-    assert list(feedback.latest(fetches, posted, min_age_hours=48)["score"]) == [9]
+    assert list(stats.latest(fetches, posted, min_age_hours=48)["score"]) == [9]
 
 
 def test_a_score_reddit_still_hides_is_unknown_not_its_placeholder(live, monkeypatch):
     """Subreddits hide scores for the first hours (`score_hidden`, score shown as 1): a fetch then
     records no score for our reply, and leaves hidden human scores out of their median."""
-    posted = feedback.posted_replies(scripted_world(live.state))
+    posted = from_ledger.posted_replies(scripted_world(live.state))
     shown = State.comment_json
 
     def hidden(self, c, **kwargs):
@@ -503,7 +504,51 @@ def test_a_score_reddit_still_hides_is_unknown_not_its_placeholder(live, monkeyp
         return out
 
     monkeypatch.setattr(State, "comment_json", hidden)
-    rows = feedback.fetch(reddit.connect(), posted, now=NOW, progress=False).set_index("reply_id")
+    rows = fetch.fetch_replies(reddit.connect(), posted, now=NOW, progress=False).set_index("reply_id")
     assert math.isnan(rows.loc["r1", "score"]) and rows.loc["r1", "status"] == "ok"
     assert (rows.loc["r1", "human_replies"], rows.loc["r1", "human_median_score"]) == (1, 3.0)
     assert rows.loc["r2", "score"] == 2
+
+
+# ----- issue 17: one config, one retry policy -----
+def test_a_429_with_retry_after_is_waited_exactly_and_a_long_one_ends_the_fetch_at_once(live):
+    posted = from_ledger.posted_replies(scripted_world(live.state))
+    client = reddit.connect()
+    waits = []
+    live.state.fail(r"^/api/info$", "429", times=1, retry_after="300")  # more than the 120 s the old loop waited at most
+    rows = fetch.fetch_replies(client, posted, now=NOW, progress=False, sleep=waits.append)
+    assert waits == [300.0] and len(rows) == 7
+    live.state.fail(r"^/api/info$", "429", times=1, retry_after="3600")  # beyond the policy's ten minutes
+    with pytest.raises(fetch.TooManyRequestsError, match="gave up after 1 try .*3600 s, more than the 600 s allowed.*run the notebook again later"):
+        fetch.fetch_replies(client, posted, now=NOW, progress=False, sleep=waits.append)
+    assert waits == [300.0]  # not cut short to some maximum: not waited at all
+
+
+def test_feedback_config_reads_08s_parameters():
+    from helpers.core.config import ConfigError
+    from helpers.live.feedback.config import FeedbackConfig
+
+    params = {"SOURCE": "", "MIN_AGE_HOURS": 48, "FOLLOW_DAYS": 30, "PUBLIC_VIEW": True, "MORE_REPLIES": -1,
+              "RATING_EDGES": [1, 2, 5], "FETCH_TIME": "", "PROFILE": ""}
+    tiny = FeedbackConfig.from_notebook(params, "tiny")
+    assert (tiny.source, tiny.min_age_hours, tiny.rating_edges, tiny.more_limit) == ("sample", 48.0, (1, 2, 5), None)
+    assert FeedbackConfig.from_notebook({**params, "SOURCE": None}, "colab").source == "reddit"
+    assert FeedbackConfig.from_notebook({**params, "SOURCE": "sample", "MORE_REPLIES": 2}, "colab").more_limit == 2
+    with pytest.raises(ConfigError, match='SOURCE must be "reddit" or "sample"'):
+        FeedbackConfig.from_notebook({**params, "SOURCE": "reddti"}, "tiny")
+    with pytest.raises(ConfigError, match="MIN_AGE_HOURS must be float"):
+        FeedbackConfig.from_notebook({**params, "MIN_AGE_HOURS": "48"}, "tiny")
+
+
+def test_every_parameter_of_08_is_a_feedback_setting():
+    """08's parameters cell names FeedbackConfig's fields in capitals (and PROFILE), nothing else."""
+    import ast
+    from dataclasses import fields
+    from pathlib import Path
+
+    from helpers.live.feedback.config import FeedbackConfig
+
+    nb = json.loads((Path(__file__).resolve().parents[2] / "notebooks/08_feedback.ipynb").read_text(encoding="utf-8"))
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    names = {t.id for node in ast.parse("".join(cell["source"])).body for t in node.targets}
+    assert names == {f.name.upper() for f in fields(FeedbackConfig)} | {"PROFILE"}

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 from reddit_standin import live, server  # noqa: F401 (fixtures)
 
-from helpers.live import feedback, posting, reddit
+from helpers.live import posting, reddit
+from helpers.live.feedback import fetch, from_ledger, training
 
 FOOTER = "\n\n(bot reply, reviewed by a person)"
 
@@ -36,7 +37,7 @@ def test_feedback_reads_back_what_posting_wrote(live, tmp_path):
     post(rv, ledger, reddit.connect())
     result = post(rv, ledger, reddit.connect())  # the next run settles it from Reddit, posts nothing twice
     assert len(st.posted) == 2, result.table()
-    posted = feedback.posted_replies(feedback.read_ledger(ledger.path))
+    posted = from_ledger.posted_replies(from_ledger.read_ledger(ledger.path))
     assert sorted(posted["key"]) == ["c1", "c2"]
     by_key = posted.set_index("key")
     for row in rv.itertuples():
@@ -49,8 +50,8 @@ def test_feedback_reads_back_what_posting_wrote(live, tmp_path):
     assert by_key.loc["c1", "reply_id"] == reply_ids["c1"]
     st.comments[reply_ids["c1"]]["score"] = 12  # how Reddit voted since
     later = datetime.now(timezone.utc) + timedelta(hours=49)
-    fetched = feedback.fetch(reddit.connect(), feedback.due(posted, later), now=later, progress=False)
+    fetched = fetch.fetch_replies(reddit.connect(), from_ledger.due(posted, later), now=later, progress=False)
     assert fetched.set_index("key").loc["c1", "score"] == 12 and set(fetched["status"]) == {"ok"}
     table = posted.merge(fetched[["key", "status", "score"]], on="key")
-    rows, _ = feedback.training_rows(table)
+    rows, _ = training.training_rows(table)
     assert sorted(rows["reply"]) == ["reply to 1", "reply to 2"]  # what GPT-2 wrote, no footer

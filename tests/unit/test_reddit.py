@@ -136,3 +136,84 @@ def test_sample_fresh_comments_cover_every_skip_rule():
     assert all(n > 0 for n in counts.values()), counts
     assert len(keep) >= 6 and keep["comment"].str.len().gt(0).all()
     assert (keep["comment_score"] >= 4).all()
+
+
+# ----- one client module, one retry policy (issue 17) -----
+def test_praw_is_imported_in_the_reddit_client_module_only():
+    """praw and prawcore are imported by helpers.live.reddit, at its top, and by no other module.
+    posting.py is being rewritten onto reddit.py on its own branch: it is the one module still allowed."""
+    import ast
+    from pathlib import Path
+
+    root = Path(reddit.__file__).resolve().parents[2]
+    importers = {}
+    for path in sorted((root / "helpers").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n.split(".")[0] in ("praw", "prawcore") for n in names):
+                importers.setdefault(path.relative_to(root).as_posix(), []).append(node.col_offset)
+    assert importers.pop("helpers/live/reddit.py") == [0, 0, 0]  # praw, prawcore, FiniteRetryStrategy: top level
+    assert set(importers) <= {"helpers/live/posting.py"}, importers
+
+
+def test_a_429_on_a_read_waits_exactly_what_reddit_asks(live):
+    make_threads(live.state)
+    live.state.fail(r"^/r/pics/rising$", "429", times=1, retry_after="137")
+    waits, heard = [], []
+    client = reddit.connect()
+    threads = reddit.fetch_threads(client, ["pics"], progress=False, sleep=waits.append)
+    assert waits == [137.0] and len(threads.posts) == 5  # not capped, not cut short
+    assert reddit.read(client, lambda: "ok", on_wait=lambda *a: heard.append(a)) == "ok" and heard == []
+
+
+def test_a_cut_connection_and_an_expired_token_are_retried(live):
+    st = make_threads(live.state)
+    client = reddit.connect()
+    st.fail(r"^/comments/a1", "drop", times=1)
+    waits = []
+    threads = reddit.fetch_threads(client, ["pics"], progress=False, sleep=waits.append)
+    assert waits == [2.0] and "k1" in {c["comment_id"] for c in threads.comments}
+    tokens_before = sum(1 for r in st.requests if r == ("POST", "/api/v1/access_token"))
+    with st.lock:
+        st.tokens.clear()  # the hour is up: Reddit answers 401 invalid_token
+    assert reddit.fetch_threads(client, ["pics"], progress=False, sleep=waits.append).me == st.username
+    assert sum(1 for r in st.requests if r == ("POST", "/api/v1/access_token")) == tokens_before + 1
+    assert waits == [2.0, 0.0]  # renewed at once
+
+
+def test_a_lasting_5xx_gives_up_after_the_policys_tries_with_one_request_each(live):
+    from helpers.core import retry
+
+    make_threads(live.state)
+    client = reddit.connect()
+    live.state.fail(r"^/r/pics/rising$", "503", times=10)
+    before = len(live.state.requests)
+    waits = []
+    with pytest.raises(retry.GaveUp, match=r"gave up after 3 tries \(r/pics rising\): server: HTTP 503") as gave_up:
+        reddit.fetch_threads(client, ["pics"], progress=False, sleep=waits.append)
+    assert waits == [2.0, 4.0] and gave_up.value.failure.maybe_applied
+    assert live.state.requests[before:].count(("GET", "/r/pics/rising")) == 3  # prawcore's own retries are off
+
+
+def test_a_403_on_a_read_is_not_retried(live):
+    import prawcore
+
+    make_threads(live.state)
+    client = reddit.connect()
+    live.state.fail(r"^/r/pics/rising$", "403", times=5)
+    waits = []
+    with pytest.raises(prawcore.exceptions.Forbidden):
+        reddit.fetch_threads(client, ["pics"], progress=False, sleep=waits.append)
+    assert waits == [] and live.state.requests.count(("GET", "/r/pics/rising")) == 1
+
+
+def test_praws_ratelimit_answer_is_classified_with_its_wait():
+    import praw
+
+    error = praw.exceptions.RedditAPIException([["RATELIMIT", "Take a break for 9 minutes before trying again.", "ratelimit"]])
+    failure = reddit.classify(error)
+    assert (failure.kind, failure.wait, failure.maybe_applied) == ("rate_limited", 540.0, False)
+    refused = reddit.classify(praw.exceptions.RedditAPIException([["THREAD_LOCKED", "locked", "parent"]]))
+    assert refused.kind == "refused" and not refused.transient
