@@ -127,7 +127,8 @@ def test_the_lease_is_checked_before_each_post(tmp_path):
 
 # ----- defect 3: a person empties or edits the text -----
 @pytest.mark.parametrize("text, guard", [("", "empty"), ("   ", "empty"), ("see https://spam.example", "url"),
-                                         ("comment 1", "near_copy"), ("good point [SEP] more", "markers")])
+                                         ("comment 1", "near_copy"), ("good point [SEP] more", "markers"),
+                                         ("\u200b", "empty"), ("&#x200B;", "empty"), ("&amp;#x200B;", "empty")])
 def test_the_text_as_the_person_left_it_passes_the_guards(live, tmp_path, text, guard):
     st = live.state
     rv = world(st, n=2)
