@@ -7,7 +7,7 @@ folder as one ledger (the single `posted.jsonl` older versions wrote included; i
 again). A copy Drive makes of a file in a conflict ("posted-... (1).jsonl") is read too; an entry
 found twice counts once.
 
-Each entry has `state`, `key` (the parent comment id), `at` (UTC, ISO 8601), `submission_id` and
+Each entry has `state`, `key` (the parent comment id), `at` (UTC, ISO 8601, milliseconds since this version), `submission_id` and
 `subreddit`; readers merge the entries of one key in time order (later fields override earlier
 ones), so the prediction written with "posting" survives into "posted". States are named in
 `helpers.live.posting.STATES`.

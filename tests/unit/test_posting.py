@@ -308,3 +308,50 @@ def test_no_secret_in_ledger_or_log(live, tmp_path, caplog):
     assert "posted" in text
     for secret in (st.client_id, st.client_secret, st.password):
         assert secret not in text
+
+
+# ----- the config, the checks as plain functions, errors classified once -----
+def test_posting_config_reads_notebook_07s_parameters():
+    notebook = json.loads((Path(__file__).resolve().parents[2] / "notebooks" / "07_score_review_post.ipynb").read_text())
+    cell = next(c for c in notebook["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    namespace = {}
+    exec("".join(cell["source"]), namespace)
+    cfg = PostingConfig.from_notebook({**namespace, "DRY_RUN": False, "MAX_POSTS": 5, "ADD_FOOTER": False}, "tiny")
+    assert (cfg.dry_run, cfg.max_posts, cfg.footer_text) == (False, 5, "")
+    fields = set(PostingConfig.docs()) - {"stop_file", "lease_settle"}
+    assert {name.upper() for name in fields} <= set(namespace)  # each posting parameter of 07 is a field
+    assert PostingConfig.for_profile("colab").dry_run is True  # posting is off until a person turns it on
+    with pytest.raises(ValueError, match="PAUSE_MINUTES_MIN"):
+        PostingConfig.for_profile("tiny", pause_minutes_min=5.0, pause_minutes_max=1.0)
+
+
+def test_checks_are_plain_functions_of_the_facts(tmp_path):
+    from helpers.live import posting_checks as checks
+    from helpers.live.posting_facts import RunSoFar, row_facts
+
+    ledger = Ledger(tmp_path / "ledger" / "posted.jsonl")
+    for _ in range(3):
+        ledger.append("posting", "c1", submission_id="p1", subreddit="pics")
+        ledger.append("failed", "c1", submission_id="p1", subreddit="pics", reason="500", retry=True)
+    row = pd.Series({"subreddit": "pics", "submission_id": "p1", "comment_id": "c1", "comment": "comment 1", "reply": "hi there"})
+    before = ledger.path.parent.stat().st_mtime_ns, len(ledger.entries())
+    real = row_facts(row, ledger.view(), {"c1": {"submission_id": "p1"}}, RunSoFar(sends=True))
+    verdict = checks.before_pause(real, config(max_attempts=3))
+    assert verdict.outcome == "gave up" and verdict.record.state == "gave_up"  # asked for, not written
+    assert (ledger.path.parent.stat().st_mtime_ns, len(ledger.entries())) == before
+    dry = row_facts(row, ledger.view(), None, RunSoFar(sends=False))
+    assert checks.before_pause(dry, config(max_attempts=3)) is None  # a dry run shows it
+    assert checks.before_pause(real, config(max_attempts=4)) is None
+    assert checks.before_pause(real, config(max_attempts=4, max_posts=0)).outcome == "queued"
+
+
+def test_send_errors_are_classified_once_into_a_typed_value():
+    import praw
+    import prawcore
+
+    limit = sender.classify(praw.exceptions.RedditAPIException([["RATELIMIT", ratelimit_message(540), "ratelimit"]]))
+    assert (limit.kind, limit.wait, limit.retry, limit.slow_down, limit.may_have_posted) == ("ratelimit", 540, True, True, False)
+    gone = sender.classify(praw.exceptions.RedditAPIException([["DELETED_COMMENT", "deleted", "parent"]]))
+    assert (gone.kind, gone.retry, gone.wait) == ("refused", False, None) and gone.message.startswith("DELETED_COMMENT")
+    dropped = sender.classify(prawcore.exceptions.RequestException(ConnectionError("reset"), (), {}))
+    assert (dropped.kind, dropped.retry, dropped.may_have_posted) == ("server", True, True)

@@ -8,7 +8,6 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 from reddit_standin import live, server  # noqa: F401 (fixtures)
 from test_posting_safety import ours_under, run, world
 

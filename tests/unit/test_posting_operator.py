@@ -10,7 +10,7 @@ import pytest
 from reddit_standin import live, server  # noqa: F401 (fixtures)
 from test_posting_safety import ours_under, run, world
 
-from helpers.live import posting, reddit
+from helpers.live import reddit
 
 from helpers.live import review as review_file
 from helpers.live.lease import Lease, LeaseBusy
