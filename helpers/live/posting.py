@@ -219,7 +219,7 @@ class Poster:
         found = 0
         for entry in self.ledger.view().unresolved():
             key = entry["key"]
-            under = replies.get(key) or next(iter(r["comment_id"] for r in self.sender.replies_of(self.me, key)), None)
+            under = replies.get(key) or next((r["comment_id"] for r in self.sender.replies_of(self.me, key)), None)
             record = checks.settle(entry, under)
             self.record(key, record, entry["state"], {k: entry.get(k) for k in ("submission_id", "subreddit")})
             if record.state == "posted":

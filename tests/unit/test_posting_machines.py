@@ -188,3 +188,20 @@ def test_a_lease_taken_over_during_a_ratelimit_wait_stops_the_resend(live, tmp_p
     result, _, _ = run(rv, ledger, reddit.connect(), sleep=another_machine_takes_over)
     assert st.posted == [] and "lease" in result.stopped, result.table()
     assert ledger.last()["c1"]["state"] == "failed" and ledger.last()["c1"]["retry"] is True
+
+
+def test_a_duplicate_left_by_a_failed_read_back_is_deleted_by_the_next_run(live, tmp_path):
+    """Two replies of ours under c1 (a race whose read-back failed): the next run keeps the older one.
+    Comments of the account the bot does not target (a person using it by hand) are left alone."""
+    st = live.state
+    rv = world(st, n=2)
+    st.add_comment("p1", "old1", "our reply", author=st.username, parent="c1")
+    st.add_comment("p1", "old2", "our reply again", author=st.username, parent="c1")
+    our_other_comments(st, 2)  # two comments of ours under busy0, not a comment the bot answers
+    ledger = Ledger(tmp_path / "ledger" / "posted.jsonl")
+    ledger.append("posted", "c1", submission_id="p1", subreddit="pics", reply_id="old2")  # the other machine's record
+    result, _, _ = run(rv, ledger, reddit.connect())
+    assert st.deleted_by_author == ["old2"] and [c["id"] for c in st.replies_by("c1")] == ["old1"]
+    assert len(st.replies_by("busy0")) == 2
+    assert ledger.last()["c1"]["reply_id"] == "old1" and ledger.last()["c1"]["deleted_duplicate"] == "old2"
+    assert [p["parent_id"] for p in st.posted] == ["c2"], result.table()
