@@ -173,28 +173,38 @@ class Ledger:
         self.clock = clock
         folder, stem = _folder_and_stem(self.path)
         self.own_path = folder / f"{stem}-{writer or writer_id(clock)}.jsonl"
-        self._cache: dict[Path, tuple[tuple, list[dict]]] = {}
+        self._files: dict[Path, tuple[tuple, list[dict]]] = {}  # path -> (mtime, size), its entries
+        self._merged: tuple[tuple, tuple] = ((), ())  # the files' stamps -> all entries, merged
 
     def files(self) -> list[Path]:
         return ledger_files(self.path)
 
-    def _read(self, path: Path) -> list[dict]:
+    def _stamp(self, path: Path) -> tuple:
         try:
             st = path.stat()
         except OSError:
-            return []
-        stamp = (st.st_mtime_ns, st.st_size)
-        cached = self._cache.get(path)
-        if cached is None or cached[0] != stamp:
-            cached = self._cache[path] = (stamp, read_file(path))
-        return cached[1]
+            return path, None
+        return path, st.st_mtime_ns, st.st_size
+
+    def _all(self) -> tuple:
+        """Every file's entries merged; files are read (and merged) again only when one changed."""
+        stamps = tuple(self._stamp(p) for p in self.files())
+        if stamps != self._merged[0]:
+            per_file = []
+            for path, *stamp in stamps:
+                cached = self._files.get(path)
+                if cached is None or cached[0] != tuple(stamp):
+                    cached = self._files[path] = (tuple(stamp), read_file(path))
+                per_file.append(cached[1])
+            self._merged = (stamps, tuple(merge_files(per_file)))
+        return self._merged[1]
 
     def entries(self) -> list[dict]:
-        return [dict(e) for e in merge_files([self._read(p) for p in self.files()])]
+        return [dict(e) for e in self._all()]
 
     def view(self) -> LedgerView:
-        """The whole ledger now, read once (what one posting decision looks at)."""
-        return LedgerView(tuple(self.entries()), self.clock())
+        """The whole ledger now, read once (what one posting decision looks at; treat it as read-only)."""
+        return LedgerView(self._all(), self.clock())
 
     def append(self, state: str, key: str, **fields) -> dict:
         if not str(key or "").strip():
