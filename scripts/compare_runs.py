@@ -49,6 +49,11 @@ def table(path: Path) -> list[dict]:
 
 
 def jsonl(path: Path) -> list[dict]:
+    if path.is_dir():  # the posting ledger: one file per run (or the single posted.jsonl of older versions), read as one
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from helpers.live.ledger import read_entries
+
+        return [_norm(e) for e in read_entries(path)]
     return [_norm(json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
 
 
@@ -63,6 +68,9 @@ def files(root: Path) -> dict[str, Path]:
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
         if path.is_file() and not rel.startswith(("models/", "raw/")) and not rel.endswith((".ipynb", ".progress", ".lock")):
+            if re.fullmatch(r"ledger/posted(-[^/]*)?\.jsonl", rel):
+                out["ledger/posted.jsonl"] = path.parent
+                continue
             out[re.sub(r"runs/\d{4}-\d{2}-\d{2}/", "runs/<date>/", rel)] = path
     return out
 

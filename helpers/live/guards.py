@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import difflib
+import html
 import re
+import unicodedata
 from collections import Counter
 
 import pandas as pd
@@ -22,6 +24,25 @@ GLUED_SEP = re.compile(r"[a-z]SEP\b|\bSEP[a-z]")
 
 # Guard names, in the order they are checked.
 GUARDS = ("empty", "markers", "url", "blocklist", "repetition", "near_copy")
+
+
+# letters that show nothing (blank Braille, Hangul fillers): not format characters, but invisible all the same
+BLANK_LETTERS = frozenset("\u2800\u3164\u115f\u1160\uffa0")
+
+
+def rendered(text) -> str:
+    """`text` as Reddit shows it: HTML entities decoded (also twice encoded ones, `&amp;#x200B;`),
+    zero-width and other format characters (Unicode category Cf) and blank letters removed,
+    whitespace collapsed to single spaces. The guards judge this, not the raw text."""
+    if not isinstance(text, str):
+        return ""
+    for _ in range(3):  # `&amp;#x200B;` -> `&#x200B;` -> U+200B
+        decoded = html.unescape(text)
+        if decoded == text:
+            break
+        text = decoded
+    text = "".join(ch for ch in text if ch not in BLANK_LETTERS and unicodedata.category(ch) != "Cf")
+    return " ".join(text.split())
 
 
 def _words(text: str) -> list[str]:
@@ -51,9 +72,10 @@ def blocked_words(text: str, blocklist) -> list[str]:
 
 
 def check(reply: str, parent: str, blocklist=DEFAULT_BLOCKLIST) -> list[str]:
-    """The names of the guards `reply` fails (empty list: it passes)."""
-    reply = reply if isinstance(reply, str) else ""
-    if not reply.strip():
+    """The names of the guards `reply` fails (empty list: it passes), judged on the text as Reddit
+    renders it (`rendered`): a reply of only zero-width characters or `&#x200B;` is empty."""
+    reply, parent = rendered(reply), rendered(parent)
+    if not reply:
         return ["empty"]
     failed = []
     if MARKERS.search(reply) or GLUED_SEP.search(reply) or reply.count("[") != reply.count("]"):  # a lone "]" is the tail of a split "[SEP]"

@@ -333,3 +333,33 @@ def find_reply(reddit, parent_comment_id: str, author: str) -> str | None:
         if reply.author and reply.author.name.lower() == author.lower() and reply.parent_id == f"t1_{parent_comment_id}":
             return reply.id
     return None
+
+
+# ----- reads and one write for posting across machines (issue 19) -----
+def all_my_comments(reddit, me: str) -> list[dict]:
+    """Our account's comments as far as Reddit lists them (about 1000, newest first; praw pages with
+    `after`, 100 per request), as {comment_id, submission_id, parent_id, created_utc}."""
+    return [{"comment_id": c.id, "submission_id": c.link_id.removeprefix("t3_"), "parent_id": c.parent_id,
+             "created_utc": float(c.created_utc or 0)}
+            for c in reddit.redditor(me).comments.new(limit=None)]
+
+
+def replies_by(reddit, parent_comment_id: str, author: str) -> list[dict]:
+    """The replies by `author` directly under comment `parent_comment_id`, oldest first, as
+    {comment_id, created_utc}; [] when the parent is gone."""
+    import praw
+
+    parent = reddit.comment(parent_comment_id)
+    try:
+        parent.refresh()
+    except praw.exceptions.ClientException:  # the parent is gone
+        return []
+    parent.replies.replace_more(limit=None)
+    ours = [{"comment_id": r.id, "created_utc": float(r.created_utc or 0)} for r in parent.replies.list()
+            if r.author and r.author.name.lower() == author.lower() and r.parent_id == f"t1_{parent_comment_id}"]
+    return sorted(ours, key=lambda r: (r["created_utc"], len(r["comment_id"]), r["comment_id"]))
+
+
+def delete_comment(reddit, comment_id: str) -> None:
+    """Delete our comment `comment_id` (POST /api/del)."""
+    reddit.comment(comment_id).delete()

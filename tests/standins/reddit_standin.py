@@ -2,7 +2,8 @@
 
 Real praw talks to it through a praw.ini in $XDG_CONFIG_HOME (see `write_praw_ini`). State is
 scriptable: posts, comments, flags (locked, archived, deleted, removed), our account (its recent
-comments at /user/<name>/comments, bans at /r/<sub>/about), and
+comments at /user/<name>/comments, paged 100 at a time with `after` up to the 1000 Reddit lists;
+bans at /r/<sub>/about; deleting our own comment with POST /api/del), and
 failures injected per endpoint (RATELIMIT as HTTP 200 with json.errors, 403, 5xx, and "hang"
 crash points that block a request until the test kills the client). Posted comments are
 recorded in `state.posted`. No x-ratelimit-* headers are sent (prawcore would then sleep).
@@ -62,6 +63,12 @@ class State:
     suspended: set = field(default_factory=set)
     author_sees_removed: bool = False
     banned: set = field(default_factory=set)  # subreddits where our account is banned (r/<sub>/about)
+    # posting across machines: callables run once each, in order, when a POST /api/comment arrives and
+    # before the comment is made (e.g. another machine's whole run), the comments deleted through
+    # POST /api/del, and every request's query parameters
+    before_post: list = field(default_factory=list)
+    deleted_by_author: list = field(default_factory=list)
+    queries: list = field(default_factory=list)  # (method, path, {query and form fields})
 
     # ----- scripting -----
     def add_post(self, subreddit: str, post_id: str, title: str = "a post", score: int = 10, *,
@@ -142,8 +149,12 @@ class State:
         return [listing([self.post_json(post)]), listing(children)]
 
 
-def listing(children: list) -> dict:
-    return {"kind": "Listing", "data": {"after": None, "before": None, "dist": len(children), "children": children}}
+def listing(children: list, after: str | None = None) -> dict:
+    return {"kind": "Listing", "data": {"after": after, "before": None, "dist": len(children), "children": children}}
+
+
+USER_LISTING_MAX = 1000  # Reddit lists an account's newest ~1000 comments, no more
+PAGE_MAX = 100  # items per listing request, whatever `limit` asks
 
 
 def ratelimit_message(seconds: int) -> str:
@@ -205,6 +216,7 @@ class Handler(BaseHTTPRequestHandler):
         st = self.state
         with st.lock:
             st.requests.append((method, path))
+            st.queries.append((method, path, {**query, **form}))
         if path == "/api/v1/access_token":
             return self._token(form)
         token = self.headers.get("Authorization", "").removeprefix("bearer ")
@@ -242,10 +254,15 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(200, {"kind": "t5", "data": {
                     "display_name": m.group(1), "name": f"t5_{m.group(1)}", "id": m.group(1),
                     "user_is_banned": m.group(1) in st.banned, "subreddit_type": "public", "over18": False}})
-            if m := re.fullmatch(r"/user/([^/]+)/comments", path):  # newest first, as sort=new
+            if m := re.fullmatch(r"/user/([^/]+)/comments", path):  # newest first, as sort=new, paged with `after`
                 mine = [c for c in st.comments.values() if c["author"].lower() == m.group(1).lower()]
-                mine = mine[::-1][: int(query.get("limit", 25))]
-                return self._send(200, listing([st.comment_json(c, nested=False) for c in mine]))
+                mine = mine[::-1][:USER_LISTING_MAX]
+                names = [f"t1_{c['id']}" for c in mine]
+                start = names.index(query["after"]) + 1 if query.get("after") in names else 0
+                page = mine[start: start + min(int(query.get("limit", 25)), PAGE_MAX)]
+                more = start + len(page) < len(mine) and page
+                return self._send(200, listing([st.comment_json(c, nested=False) for c in page],
+                                               after=f"t1_{page[-1]['id']}" if more else None))
             if path == "/api/info":
                 things = []
                 for name in query.get("id", "").split(","):
@@ -274,6 +291,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(200, {"json": {"errors": [], "data": {"things": things}}})
         if path == "/api/comment" and method == "POST":
             return self._comment(form, failure)
+        if path == "/api/del" and method == "POST":
+            return self._delete(form)
         return self._send(404, {"message": "Not Found", "error": 404})
 
     def _token(self, form: dict) -> None:
@@ -296,8 +315,23 @@ class Handler(BaseHTTPRequestHandler):
             st.token_users[token] = st.username
         return self._send(200, {"access_token": token, "token_type": "bearer", "expires_in": 3600, "scope": "*"})
 
+    def _delete(self, form: dict) -> None:
+        """POST /api/del: the author deletes their comment (Reddit shows it as [deleted] from then on)."""
+        st = self.state
+        kind, _, thing = form.get("id", "").partition("_")
+        with st.lock:
+            c = st.comments.get(thing) if kind == "t1" else None
+            if c is not None and c["author"] == st.username:
+                c.update(deleted=True, author="[deleted]")
+                st.deleted_by_author.append(thing)
+        return self._send(200, {})
+
     def _comment(self, form: dict, failure: Failure | None) -> None:
         st = self.state
+        with st.lock:
+            hook = st.before_post.pop(0) if st.before_post else None
+        if hook is not None:
+            hook()
         kind, _, parent = form.get("thing_id", "").partition("_")
         with st.lock:
             target = st.comments.get(parent) if kind == "t1" else None

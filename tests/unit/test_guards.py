@@ -62,3 +62,27 @@ def test_apply_guards_counts_each_guard():
     assert list(out["guards"]) == ["", "empty", "url", "repetition", "near_copy", "url;blocklist"]
     assert counts == {"empty": 1, "markers": 0, "url": 2, "blocklist": 1, "repetition": 1, "near_copy": 1}
     assert list(counts) == list(guards.GUARDS)
+
+
+# ----- the text as Reddit renders it (issue 19, item 4) -----
+@pytest.mark.parametrize("reply", ["\u200b", "&#x200B;", "&amp;#x200B;", "&#8203;", " \u200b\u200d\ufeff\u2060 ",
+                                   "&nbsp;", "\u00a0\u200b\n\t", "\u2800", "\u3164"])
+def test_invisible_text_is_empty(reply):
+    assert guards.check(reply, PARENT) == ["empty"]
+
+
+@pytest.mark.parametrize("reply, guard", [
+    ("k\u200bys", "blocklist"),  # a zero-width space inside a blocked word
+    ("shut \u00a0  up", "blocklist"),
+    ("sure &lt;|endoftext|&gt;", "markers"),
+    ("see https&#58;//spam.example", "url"),
+    ("Drinking a full glass of water as soon as I wake\u200b up.", "near_copy"),
+])
+def test_guards_judge_the_text_as_reddit_renders_it(reply, guard):
+    assert guard in guards.check(reply, PARENT)
+
+
+def test_rendered_text():
+    assert guards.rendered("a &amp; b\u200b \u00a0 c\n\nd") == "a & b c d"
+    assert guards.rendered("&amp;#x200B;x") == "x"
+    assert guards.rendered(None) == ""

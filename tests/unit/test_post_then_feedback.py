@@ -25,8 +25,9 @@ def review_rows(st):
 
 
 def post(rv, ledger, client):
-    return posting.post_approved(rv, ledger, client, proposals=rv, dry_run=False, pause_minutes=(0, 0),
-                                 footer=FOOTER, sleep=lambda s: None, log=lambda *a: None, lease_settle=0)
+    config = posting.PostingConfig(dry_run=False, pause_minutes_min=0, pause_minutes_max=0, footer=FOOTER, lease_settle=0)
+    return posting.post_approved(rv, ledger, client, config, proposals=rv,
+                                 effects=posting.Effects(sleep=lambda s: None, log=lambda *a: None))
 
 
 def test_feedback_reads_back_what_posting_wrote(live, tmp_path):

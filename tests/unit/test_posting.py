@@ -3,6 +3,7 @@ real praw against the stand-in Reddit: dry run, approval, cap, pause, RATELIMIT,
 parents, 5xx, and crashes (a killed process) on either side of the post."""
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -16,7 +17,10 @@ import pytest
 from reddit_standin import ratelimit_message, server, use_standin  # noqa: F401 (server: a fixture)
 
 from helpers.core import credentials
-from helpers.live import posting, reddit
+from helpers.live import posting, reddit, sender
+from helpers.live.lease import Lease, LeaseBusy
+from helpers.live.ledger import Ledger
+from helpers.live.posting_config import Effects, PostingConfig
 from helpers.live import review as review_file
 from helpers.core.paths import Paths
 
@@ -70,9 +74,9 @@ def test_review_file_keeps_what_a_person_set(tmp_path):
 
 
 def test_ledger_ignores_a_torn_last_line(tmp_path):
-    ledger = posting.Ledger(tmp_path / "ledger" / "posted.jsonl")
+    ledger = Ledger(tmp_path / "ledger" / "posted.jsonl")
     ledger.append("posting", "k1", submission_id="s1")
-    with open(ledger.path, "a") as f:
+    with open(ledger.own_path, "a") as f:
         f.write('{"state": "pos')  # a crash mid-write
     assert [e["key"] for e in ledger.entries()] == ["k1"]
     assert ledger.replied_threads() == {"s1"} and [e["key"] for e in ledger.unresolved()] == ["k1"]
@@ -81,10 +85,10 @@ def test_ledger_ignores_a_torn_last_line(tmp_path):
 
 
 def test_ratelimit_messages_are_parsed():
-    assert posting.ratelimit_seconds(ratelimit_message(9 * 60)) == 540
-    assert posting.ratelimit_seconds(ratelimit_message(5)) == 5
-    assert posting.ratelimit_seconds("Take a break for 300 milliseconds") == 0.3
-    assert posting.ratelimit_seconds("no amount") is None
+    assert sender.ratelimit_seconds(ratelimit_message(9 * 60)) == 540
+    assert sender.ratelimit_seconds(ratelimit_message(5)) == 5
+    assert sender.ratelimit_seconds("Take a break for 300 milliseconds") == 0.3
+    assert sender.ratelimit_seconds("no amount") is None
 
 
 # ----- the posting loop against the stand-in -----
@@ -100,11 +104,21 @@ def world(st, n=3, locked=(), deleted=()):
     return pd.DataFrame(rows, columns=review_file.REVIEW_COLUMNS)
 
 
-def run(review, ledger, client, **kw):
+def config(*, pause_minutes=(0, 0), footer=FOOTER, ratelimit_max_wait=None, stop_file=None, **settings) -> PostingConfig:
+    """The tests' posting settings: a real run (not the default dry run), no pause, no lease settle delay."""
+    extra = {} if ratelimit_max_wait is None else {"ratelimit_max_wait_minutes": ratelimit_max_wait / 60}
+    return PostingConfig.for_profile("tiny", **{
+        "dry_run": False, "lease_settle": 0, "pause_minutes_min": pause_minutes[0], "pause_minutes_max": pause_minutes[1],
+        "add_footer": footer is not None, "footer": footer, "stop_file": str(stop_file) if stop_file else None,
+        **extra, **settings})
+
+
+def run(review, ledger, client, *, proposals=None, lease=None, sleep=None, rng=None, **settings):
+    """One posting run; the proposals default to the review rows (as 07 wrote them)."""
     sleeps, lines = [], []
-    kw = {"dry_run": False, "pause_minutes": (0, 0), "footer": FOOTER, "sleep": sleeps.append, "log": lines.append,
-          "proposals": review, "lease_settle": 0, **kw}
-    result = posting.post_approved(review, ledger, client, **kw)
+    effects = Effects(sleep=sleep or sleeps.append, rng=rng or random.Random(), log=lines.append)
+    result = posting.post_approved(review, ledger, client, config(**settings),
+                                   proposals=review if proposals is None else proposals, lease=lease, effects=effects)
     return result, sleeps, lines
 
 
@@ -115,7 +129,7 @@ def replies_per_parent(st):
 def test_dry_run_posts_nothing(live, tmp_path):
     st = live.state
     review = world(st)
-    ledger = posting.Ledger(tmp_path / "posted.jsonl")
+    ledger = Ledger(tmp_path / "posted.jsonl")
     result, _, lines = run(review, ledger, None, dry_run=True)
     assert result.counts == {"dry run": 3}
     assert st.posted == [] and not any(m == "POST" for m, _ in st.requests)
@@ -128,7 +142,7 @@ def test_posting_approved_replies_only(live, tmp_path):
     st = live.state
     review = world(st)
     review.loc[1, "approved"] = "no"
-    ledger = posting.Ledger(tmp_path / "posted.jsonl")
+    ledger = Ledger(tmp_path / "posted.jsonl")
     result, sleeps, _ = run(review, ledger, reddit.connect())
     assert result.counts == {"recovered": 0, "posted": 2}
     assert [(p["parent_id"], p["text"]) for p in st.posted] == [("c1", "reply to 1" + FOOTER), ("c3", "reply to 3" + FOOTER)]
@@ -146,8 +160,7 @@ def test_cap_pause_footer_off_and_one_reply_per_thread(live, tmp_path):
     st.add_comment("p1", "c1b", "another comment in thread 1", score=10)
     extra = review.iloc[[0]].assign(comment_id="c1b", reply="second reply in thread 1")
     review = pd.concat([review.iloc[[0]], extra, review.iloc[1:]], ignore_index=True)
-    import random
-    result, sleeps, _ = run(review, posting.Ledger(tmp_path / "l.jsonl"), reddit.connect(), max_posts=2,
+    result, sleeps, _ = run(review, Ledger(tmp_path / "l.jsonl"), reddit.connect(), max_posts=2,
                             pause_minutes=(1, 11), footer=None, rng=random.Random(3))
     assert result.counts == {"recovered": 0, "posted": 2, "thread already replied": 1, "queued": 1}
     assert [p["parent_id"] for p in st.posted] == ["c1", "c2"] and st.posted[0]["text"] == "reply to 1"
@@ -158,7 +171,7 @@ def test_ratelimit_short_is_waited_out(live, tmp_path):
     st = live.state
     review = world(st, n=2)
     st.fail("/api/comment", "ratelimit", message=ratelimit_message(3))  # praw itself would sleep on this
-    result, sleeps, lines = run(review, posting.Ledger(tmp_path / "l.jsonl"), reddit.connect())
+    result, sleeps, lines = run(review, Ledger(tmp_path / "l.jsonl"), reddit.connect())
     assert result.counts == {"recovered": 0, "posted": 2}
     assert sleeps == [3.0, 0.0] and any("wait 3 s" in line for line in lines)
     assert [p["parent_id"] for p in st.posted] == ["c1", "c2"]
@@ -169,7 +182,7 @@ def test_ratelimit_long_stops_and_leaves_the_rest_queued(live, tmp_path):
     review = world(st)
     st.fail("/api/comment", "ratelimit", message=ratelimit_message(15 * 60))
     now = [datetime.now(timezone.utc)]
-    ledger = posting.Ledger(tmp_path / "l.jsonl", clock=lambda: now[0])
+    ledger = Ledger(tmp_path / "l.jsonl", clock=lambda: now[0])
     result, sleeps, _ = run(review, ledger, reddit.connect())
     assert result.counts == {"recovered": 0, "retry later": 1, "queued": 2} and "RATELIMIT" in result.stopped
     assert st.posted == [] and sleeps == []
@@ -186,7 +199,7 @@ def test_403_and_deleted_parent_are_recorded_and_the_loop_goes_on(live, tmp_path
     st = live.state
     review = world(st, n=4, locked={"p1"}, deleted={"c2"})
     st.fail("/api/comment", "403")  # c3's POST: refused (say, banned since the check)
-    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    ledger = Ledger(tmp_path / "l.jsonl")
     result, _, _ = run(review, ledger, reddit.connect())
     assert result.counts == {"recovered": 0, "thread locked": 1, "parent gone": 1, "failed": 1, "posted": 1}
     last = ledger.last()
@@ -201,7 +214,7 @@ def test_other_refusals_are_recorded_and_the_loop_goes_on(live, tmp_path):
     st = live.state
     review = world(st, n=2)
     st.fail("/api/comment", "400")
-    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    ledger = Ledger(tmp_path / "l.jsonl")
     result, _, _ = run(review, ledger, reddit.connect())
     assert result.counts == {"recovered": 0, "failed": 1, "posted": 1}
     assert ledger.last()["c1"]["reason"].startswith("refused") and ledger.last()["c1"]["retry"] is False
@@ -211,7 +224,7 @@ def test_5xx_is_recorded_checked_on_the_next_run_and_retried(live, tmp_path):
     st = live.state
     review = world(st, n=2)
     st.fail("/api/comment", "500")  # a post is sent once: no retry by prawcore
-    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    ledger = Ledger(tmp_path / "l.jsonl")
     result, _, _ = run(review, ledger, reddit.connect())
     assert result.counts == {"recovered": 0, "retry later": 1, "posted": 1}
     assert ledger.last()["c1"]["uncertain"] is True
@@ -225,7 +238,7 @@ def test_a_5xx_after_reddit_made_the_comment_never_posts_twice(live, tmp_path):
     st = live.state
     review = world(st, n=1)
     st.fail("/api/comment", "500_after")
-    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    ledger = Ledger(tmp_path / "l.jsonl")
     result, _, _ = run(review, ledger, reddit.connect())
     assert result.counts == {"recovered": 0, "retry later": 1}
     assert replies_per_parent(st)["c1"] == 1
@@ -238,10 +251,11 @@ POSTER = textwrap.dedent("""
     import sys
     from helpers.live import posting, reddit
     from helpers.live import review as review_file
+    from helpers.live.ledger import Ledger
     from helpers.core.paths import Paths
     review = review_file.read_review(Paths(sys.argv[1]), sys.argv[2])
-    posting.post_approved(review, posting.Ledger(sys.argv[3]), reddit.connect(), dry_run=False, pause_minutes=(0, 0),
-                          proposals=review, lease_settle=0)
+    config = posting.PostingConfig(dry_run=False, pause_minutes_min=0, pause_minutes_max=0, lease_settle=0)
+    posting.post_approved(review, Ledger(sys.argv[3]), reddit.connect(), config, proposals=review)
 """)
 
 
@@ -253,7 +267,7 @@ def test_a_crash_around_the_post_never_posts_twice(live, tmp_path, crash):
     st = live.state
     paths = Paths(tmp_path / "drive")
     review_file.write_review(paths, DATE, world(st))
-    ledger = posting.Ledger(paths.file("ledger"))
+    ledger = Ledger(paths.file("ledger"))
     st.fail("/api/comment", crash)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.Popen([sys.executable, "-c", POSTER, str(paths.root), DATE, str(ledger.path)], env=env,
@@ -267,9 +281,9 @@ def test_a_crash_around_the_post_never_posts_twice(live, tmp_path, crash):
     assert [e["state"] for e in ledger.entries()] == ["posting"]
     assert len(st.posted) == (1 if crash == "hang_after" else 0)
     lease = ledger.path.parent / "lease.json"
-    with pytest.raises(posting.LeaseBusy, match="expires by itself"):  # the killed run's lease, for now
-        posting.Lease(lease, settle=0).acquire()
-    later = posting.Lease(lease, settle=0, clock=lambda: datetime.now(timezone.utc) + timedelta(minutes=4))
+    with pytest.raises(LeaseBusy, match="expires by itself"):  # the killed run's lease, for now
+        Lease(lease, settle=0).acquire()
+    later = Lease(lease, settle=0, clock=lambda: datetime.now(timezone.utc) + timedelta(minutes=4))
     result, _, lines = run(review_file.read_review(paths, DATE), ledger, reddit.connect(), footer=posting.DEFAULT_FOOTER,
                            lease=later)
     assert result.counts["recovered"] == (1 if crash == "hang_after" else 0)
@@ -287,10 +301,57 @@ def test_no_secret_in_ledger_or_log(live, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     st = live.state
     review = world(st, locked={"p2"})
-    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    ledger = Ledger(tmp_path / "l.jsonl")
     _, _, lines = run(review, ledger, reddit.connect())
     run(review, ledger, None, dry_run=True)
-    text = ledger.path.read_text() + "\n".join(lines) + caplog.text + json.dumps(review.to_dict())
+    text = "".join(p.read_text() for p in ledger.files()) + "\n".join(lines) + caplog.text + json.dumps(review.to_dict())
     assert "posted" in text
     for secret in (st.client_id, st.client_secret, st.password):
         assert secret not in text
+
+
+# ----- the config, the checks as plain functions, errors classified once -----
+def test_posting_config_reads_notebook_07s_parameters():
+    notebook = json.loads((Path(__file__).resolve().parents[2] / "notebooks" / "07_score_review_post.ipynb").read_text())
+    cell = next(c for c in notebook["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    namespace = {}
+    exec("".join(cell["source"]), namespace)
+    cfg = PostingConfig.from_notebook({**namespace, "DRY_RUN": False, "MAX_POSTS": 5, "ADD_FOOTER": False}, "tiny")
+    assert (cfg.dry_run, cfg.max_posts, cfg.footer_text) == (False, 5, "")
+    fields = set(PostingConfig.docs()) - {"stop_file", "lease_settle"}
+    assert {name.upper() for name in fields} <= set(namespace)  # each posting parameter of 07 is a field
+    assert PostingConfig.for_profile("colab").dry_run is True  # posting is off until a person turns it on
+    with pytest.raises(ValueError, match="PAUSE_MINUTES_MIN"):
+        PostingConfig.for_profile("tiny", pause_minutes_min=5.0, pause_minutes_max=1.0)
+
+
+def test_checks_are_plain_functions_of_the_facts(tmp_path):
+    from helpers.live import posting_checks as checks
+    from helpers.live.posting_facts import RunSoFar, row_facts
+
+    ledger = Ledger(tmp_path / "ledger" / "posted.jsonl")
+    for _ in range(3):
+        ledger.append("posting", "c1", submission_id="p1", subreddit="pics")
+        ledger.append("failed", "c1", submission_id="p1", subreddit="pics", reason="500", retry=True)
+    row = pd.Series({"subreddit": "pics", "submission_id": "p1", "comment_id": "c1", "comment": "comment 1", "reply": "hi there"})
+    before = ledger.path.parent.stat().st_mtime_ns, len(ledger.entries())
+    real = row_facts(row, ledger.view(), {"c1": {"submission_id": "p1"}}, RunSoFar(sends=True))
+    verdict = checks.before_pause(real, config(max_attempts=3))
+    assert verdict.outcome == "gave up" and verdict.record.state == "gave_up"  # asked for, not written
+    assert (ledger.path.parent.stat().st_mtime_ns, len(ledger.entries())) == before
+    dry = row_facts(row, ledger.view(), None, RunSoFar(sends=False))
+    assert checks.before_pause(dry, config(max_attempts=3)) is None  # a dry run shows it
+    assert checks.before_pause(real, config(max_attempts=4)) is None
+    assert checks.before_pause(real, config(max_attempts=4, max_posts=0)).outcome == "queued"
+
+
+def test_send_errors_are_classified_once_into_a_typed_value():
+    import praw
+    import prawcore
+
+    limit = sender.classify(praw.exceptions.RedditAPIException([["RATELIMIT", ratelimit_message(540), "ratelimit"]]))
+    assert (limit.kind, limit.wait, limit.retry, limit.slow_down, limit.may_have_posted) == ("ratelimit", 540, True, True, False)
+    gone = sender.classify(praw.exceptions.RedditAPIException([["DELETED_COMMENT", "deleted", "parent"]]))
+    assert (gone.kind, gone.retry, gone.wait) == ("refused", False, None) and gone.message.startswith("DELETED_COMMENT")
+    dropped = sender.classify(prawcore.exceptions.RequestException(ConnectionError("reset"), (), {}))
+    assert (dropped.kind, dropped.retry, dropped.may_have_posted) == ("server", True, True)

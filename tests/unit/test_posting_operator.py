@@ -10,10 +10,11 @@ import pytest
 from reddit_standin import live, server  # noqa: F401 (fixtures)
 from test_posting_safety import ours_under, run, world
 
-from helpers.live import posting, reddit
+from helpers.live import reddit
 
 from helpers.live import review as review_file
 from helpers.live.lease import Lease, LeaseBusy
+from helpers.live.ledger import Ledger
 
 
 def test_ids_typed_with_a_prefix_or_spaces_are_the_same_rows(live, tmp_path):
@@ -23,7 +24,7 @@ def test_ids_typed_with_a_prefix_or_spaces_are_the_same_rows(live, tmp_path):
     rv.loc[0, "comment_id"] = "t1_c1"
     rv.loc[1, "comment_id"] = " c2 "
     rv.loc[2, "submission_id"] = "t3_p3"
-    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    ledger = Ledger(tmp_path / "l.jsonl")
     result, _, _ = run(rv, ledger, reddit.connect(), proposed=proposed)
     assert result.counts.get("posted") == 3, result.table()
     assert {e["key"] for e in ledger.entries()} == {"c1", "c2", "c3"}
@@ -36,7 +37,7 @@ def test_a_stop_file_made_from_drives_web_page_stops(live, tmp_path, name):
     """Drive's web page makes a Google Doc (STOP.gdoc on the mount) or uploads STOP.txt."""
     st = live.state
     rv = world(st, n=2)
-    ledger = posting.Ledger(tmp_path / "ledger" / "l.jsonl")
+    ledger = Ledger(tmp_path / "ledger" / "l.jsonl")
     ledger.path.parent.mkdir(parents=True)
     (ledger.path.parent / name).write_text("")
     result, _, _ = run(rv, ledger, reddit.connect())
@@ -83,7 +84,7 @@ def test_a_live_lease_from_a_clock_a_little_ahead_still_blocks(tmp_path):
 def test_an_error_on_a_read_before_the_post_stops_the_run_cleanly(live, tmp_path, where, kind):
     st = live.state
     rv = world(st, n=2)
-    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    ledger = Ledger(tmp_path / "l.jsonl")
     st.fail(where, kind, times=3)  # prawcore retries a GET after a 5xx or a drop: fail its retries too
     result, _, _ = run(rv, ledger, reddit.connect())  # no exception out of the posting cell
     assert result.stopped and "next run" in result.stopped
@@ -110,7 +111,7 @@ def test_a_429_with_retry_after_is_not_retried_before_reddit_allows_it(live, tmp
     st = live.state
     rv = world(st, n=1)
     clock = Clock()
-    ledger = posting.Ledger(tmp_path / "l.jsonl", clock=clock)
+    ledger = Ledger(tmp_path / "l.jsonl", clock=clock)
     st.fail("/api/comment", "429", retry_after=retry_after)
     first, _, _ = run(rv, ledger, reddit.connect(), max_attempts=2)
     assert first.counts["retry later"] == 1 and first.stopped
@@ -127,7 +128,7 @@ def test_a_429_with_retry_after_is_not_retried_before_reddit_allows_it(live, tmp
 def test_a_429_without_retry_after_is_retried_by_the_next_run(live, tmp_path):
     st = live.state
     rv = world(st, n=1)
-    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    ledger = Ledger(tmp_path / "l.jsonl")
     st.fail("/api/comment", "429")
     first, _, _ = run(rv, ledger, reddit.connect())
     assert first.counts["retry later"] == 1 and "not_before" not in ledger.last()["c1"]
@@ -139,7 +140,7 @@ def test_a_long_ratelimit_waits_until_its_end_across_runs(live, tmp_path):
     st = live.state
     rv = world(st, n=1)
     clock = Clock()
-    ledger = posting.Ledger(tmp_path / "l.jsonl", clock=clock)
+    ledger = Ledger(tmp_path / "l.jsonl", clock=clock)
     st.fail("/api/comment", "ratelimit", message="Looks like you've been doing that a lot. Take a break for 30 minutes before trying again.")
     first, _, _ = run(rv, ledger, reddit.connect(), max_attempts=2, ratelimit_max_wait=60)
     assert first.counts["retry later"] == 1
@@ -159,7 +160,7 @@ def test_a_private_subreddit_refuses_its_rows_only(live, tmp_path):
     st.add_comment("q1", "d1", "a comment", score=10)
     rv.loc[1] = {**rv.loc[0].to_dict(), "subreddit": "closed", "submission_id": "q1", "comment_id": "d1"}
     st.fail("/r/closed/about", "403", times=5)
-    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    ledger = Ledger(tmp_path / "l.jsonl")
     result, _, _ = run(rv, ledger, reddit.connect())
     assert result.counts["posted"] == 1 and result.counts["refused by reddit"] == 1 and not result.stopped
     assert other.empty and ours_under(st, "d1") == 0
@@ -196,7 +197,7 @@ def test_budgets_count_the_last_24_hours_across_midnight_utc(live, tmp_path):
     rv = world(st, n=3)
     clock = Clock()
     clock.now = datetime(2026, 11, 25, 23, 50, tzinfo=timezone.utc)
-    ledger = posting.Ledger(tmp_path / "l.jsonl", clock=clock)
+    ledger = Ledger(tmp_path / "l.jsonl", clock=clock)
     first, _, _ = run(rv.iloc[:2], ledger, reddit.connect(), max_posts_per_day=2)
     assert first.counts["posted"] == 2
     clock.now = datetime(2026, 11, 26, 0, 10, tzinfo=timezone.utc)  # a new UTC day, 20 minutes later

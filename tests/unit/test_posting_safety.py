@@ -13,13 +13,14 @@ from test_posting import run as run_once
 from helpers.live import candidates, guards, posting, reddit
 
 from helpers.live import review as review_file
-from helpers.live.lease import Lease
+from helpers.live.lease import Lease, LeaseBusy
+from helpers.live.ledger import Ledger
 from helpers.core.paths import Paths
 
 
 def run(review, ledger, client, proposed=None, **kw):
-    """One posting run; the proposals default to the review rows (as 07 wrote them)."""
-    result, sleeps, lines = run_once(review, ledger, client, proposals=review if proposed is None else proposed, **kw)
+    """One posting run, checked: every outcome and ledger state is a named one."""
+    result, sleeps, lines = run_once(review, ledger, client, proposals=proposed, **kw)
     assert set(result.counts) - {"recovered"} <= set(posting.OUTCOMES)  # every outcome is a named one
     assert {e["state"] for e in ledger.entries()} <= set(posting.STATES)
     return result, sleeps, lines
@@ -38,7 +39,7 @@ def test_a_blank_comment_id_is_refused_and_never_enters_the_ledger(live, tmp_pat
     st = live.state
     rv = world(st)
     rv.loc[1, "comment_id"] = "  "
-    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    ledger = Ledger(tmp_path / "l.jsonl")
     result, _, _ = run(rv, ledger, reddit.connect())
     assert result.counts["posted"] == 2 and result.counts["invalid row"] == 1
     assert all(e["key"].strip() for e in ledger.entries())
@@ -47,7 +48,7 @@ def test_a_blank_comment_id_is_refused_and_never_enters_the_ledger(live, tmp_pat
 def test_a_ledger_with_an_empty_key_no_longer_blocks_posting(live, tmp_path):
     st = live.state
     rv = world(st, n=2)
-    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    ledger = Ledger(tmp_path / "l.jsonl")
     ledger.path.write_text(json.dumps({"time": "2026-11-24T10:00:00+00:00", "state": "posting", "key": "",
                                        "submission_id": "p9", "subreddit": "pics"}) + "\n")  # left by the old code
     result, _, _ = run(rv, ledger, reddit.connect())
@@ -60,12 +61,12 @@ def test_a_ledger_with_an_empty_key_no_longer_blocks_posting(live, tmp_path):
 def test_a_second_run_during_the_pause_posts_nothing_twice(live, tmp_path):
     st = live.state
     rv = world(st)
-    ledger = posting.Ledger(tmp_path / "ledger" / "posted.jsonl")
+    ledger = Ledger(tmp_path / "ledger" / "posted.jsonl")
     second = {}
 
     def pause_and_run_again(seconds):  # "Run all" again in a second tab, during the first run's pause
         if not second:
-            second["result"], _, second["lines"] = run(rv, posting.Ledger(ledger.path), reddit.connect())
+            second["result"], _, second["lines"] = run(rv, Ledger(ledger.path), reddit.connect())
 
     result, _, _ = run(rv, ledger, reddit.connect(), sleep=pause_and_run_again)
     assert len(st.posted) == 3 and {ours_under(st, f"c{i}") for i in range(1, 4)} == {1}
@@ -79,7 +80,7 @@ def test_without_the_lease_the_live_check_still_posts_once(live, tmp_path):
     each post still keeps one reply per parent."""
     st = live.state
     rv = world(st)
-    ledger_a, ledger_b = posting.Ledger(tmp_path / "a.jsonl"), posting.Ledger(tmp_path / "b.jsonl")
+    ledger_a, ledger_b = Ledger(tmp_path / "a.jsonl"), Ledger(tmp_path / "b.jsonl")
     done = []
 
     def other_machine(seconds):
@@ -94,7 +95,7 @@ def test_without_the_lease_the_live_check_still_posts_once(live, tmp_path):
 def test_a_crashed_runs_lease_expires_by_itself(live, tmp_path):
     st = live.state
     rv = world(st, n=1)
-    ledger = posting.Ledger(tmp_path / "ledger" / "posted.jsonl")
+    ledger = Ledger(tmp_path / "ledger" / "posted.jsonl")
     now = datetime.now(timezone.utc)
     lease = Lease(ledger.path.parent / "lease.json", settle=0)
     lease.path.parent.mkdir(parents=True)
@@ -115,11 +116,11 @@ def test_the_lease_is_checked_before_each_post(tmp_path):
     a = Lease(tmp_path / "lease.json", ttl=600, settle=0, clock=lambda: now[0])
     b = Lease(tmp_path / "lease.json", ttl=600, settle=0, clock=lambda: now[0])
     a.acquire()
-    with pytest.raises(posting.LeaseBusy, match="another"):
+    with pytest.raises(LeaseBusy, match="another"):
         b.acquire()
     now[0] += timedelta(seconds=601)  # a's run died: its lease expires
     b.acquire()
-    with pytest.raises(posting.LeaseBusy, match="another run"):
+    with pytest.raises(LeaseBusy, match="another run"):
         a.check()
     b.release()
     a.acquire()
@@ -127,12 +128,13 @@ def test_the_lease_is_checked_before_each_post(tmp_path):
 
 # ----- defect 3: a person empties or edits the text -----
 @pytest.mark.parametrize("text, guard", [("", "empty"), ("   ", "empty"), ("see https://spam.example", "url"),
-                                         ("comment 1", "near_copy"), ("good point [SEP] more", "markers")])
+                                         ("comment 1", "near_copy"), ("good point [SEP] more", "markers"),
+                                         ("\u200b", "empty"), ("&#x200B;", "empty"), ("&amp;#x200B;", "empty")])
 def test_the_text_as_the_person_left_it_passes_the_guards(live, tmp_path, text, guard):
     st = live.state
     rv = world(st, n=2)
     rv.loc[0, "reply"] = text
-    result, _, _ = run(rv, posting.Ledger(tmp_path / "l.jsonl"), reddit.connect())
+    result, _, _ = run(rv, Ledger(tmp_path / "l.jsonl"), reddit.connect())
     assert [p["parent_id"] for p in st.posted] == ["c2"]
     assert result.counts["refused by guards"] == 1
     assert guard in result.table().set_index("comment_id").loc["c1", "detail"]
@@ -152,7 +154,7 @@ def test_rows_no_notebook_proposed_are_not_posted(live, tmp_path):
         {**rv.iloc[0].to_dict(), "submission_id": "p4", "comment_id": "c41", "reply": "answering again"},
     ])
     proposed = rv.copy()
-    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    ledger = Ledger(tmp_path / "l.jsonl")
     result, _, _ = run(pd.concat([rv, added], ignore_index=True), ledger, reddit.connect(), proposed=proposed)
     assert sorted(p["parent_id"] for p in st.posted) == ["c1", "c2"]
     assert result.counts["not proposed"] == 3
@@ -167,7 +169,7 @@ def test_proposed_rows_are_checked_live_thread_answered_and_our_own_parent(live,
     with st.lock:
         st.comments["c2"]["author"] = st.username  # the parent is ours
         st.posts["p3"]["locked"] = True
-    result, _, _ = run(rv, posting.Ledger(tmp_path / "l.jsonl"), reddit.connect())
+    result, _, _ = run(rv, Ledger(tmp_path / "l.jsonl"), reddit.connect())
     assert st.posted == []
     detail = result.table().set_index("comment_id")["detail"]
     assert "already" in detail["c1"] and "ours" in detail["c2"] and "locked" in detail["c3"]
@@ -179,7 +181,7 @@ def test_429_and_401_are_retried_in_a_later_run(live, tmp_path, status):
     st = live.state
     rv = world(st, n=1)
     st.fail("/api/comment", status)
-    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    ledger = Ledger(tmp_path / "l.jsonl")
     result, _, _ = run(rv, ledger, reddit.connect())
     assert st.posted == [] and ledger.last()["c1"]["retry"] is True
     again, _, _ = run(rv, ledger, reddit.connect())
@@ -189,7 +191,7 @@ def test_429_and_401_are_retried_in_a_later_run(live, tmp_path, status):
 def test_transient_errors_give_up_after_the_set_number_of_attempts(live, tmp_path):
     st = live.state
     rv = world(st, n=1)
-    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    ledger = Ledger(tmp_path / "l.jsonl")
     for kind in ("500", "drop", "429"):
         st.fail("/api/comment", kind)
         result, _, _ = run(rv, ledger, reddit.connect(), max_attempts=3)
@@ -208,7 +210,7 @@ def test_a_500_that_hides_a_success_stops_the_thread(live, tmp_path):
     extra = rv.iloc[[0]].assign(comment_id="c1b", reply="second reply in thread 1")
     rv = pd.concat([rv.iloc[[0]], extra, rv.iloc[[1]]], ignore_index=True)
     st.fail("/api/comment", "500_after")
-    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    ledger = Ledger(tmp_path / "l.jsonl")
     run(rv, ledger, reddit.connect())
     run(rv, ledger, reddit.connect())
     assert ours_in_thread(st, "p1") == 1 and ours_in_thread(st, "p2") == 1
@@ -276,7 +278,7 @@ def test_glued_marker_fragments_are_caught(reply):
 def test_budgets_span_runs_and_the_pause_covers_the_first_post(live, tmp_path):
     st = live.state
     rv = pd.concat([world(st, n=2), world_more(st)], ignore_index=True)
-    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    ledger = Ledger(tmp_path / "l.jsonl")
     first, sleeps, _ = run(rv.iloc[[0]], ledger, reddit.connect(), pause_minutes=(2, 2))
     assert first.counts["posted"] == 1 and sleeps == []  # no earlier post: no pause
     second, sleeps, _ = run(rv, ledger, reddit.connect(), pause_minutes=(2, 2), max_posts_per_day=3,
@@ -301,7 +303,7 @@ def world_more(st):
 def test_the_stop_switch_is_checked_before_every_post(live, tmp_path):
     st = live.state
     rv = world(st)
-    ledger = posting.Ledger(tmp_path / "ledger" / "posted.jsonl")
+    ledger = Ledger(tmp_path / "ledger" / "posted.jsonl")
     stop = ledger.path.parent / "STOP"
 
     def person_sets_stop(seconds):
@@ -318,7 +320,7 @@ def test_no_post_where_the_account_is_banned(live, tmp_path):
     st = live.state
     rv = pd.concat([world(st, n=1), world_more(st)], ignore_index=True)
     st.banned.add("pics")
-    result, _, _ = run(rv, posting.Ledger(tmp_path / "l.jsonl"), reddit.connect())
+    result, _, _ = run(rv, Ledger(tmp_path / "l.jsonl"), reddit.connect())
     assert [p["parent_id"] for p in st.posted] == ["f1", "f2"]
     assert "banned" in result.table().set_index("comment_id").loc["c1", "detail"]
 
@@ -327,7 +329,7 @@ def test_no_post_where_the_account_is_banned(live, tmp_path):
 def test_the_posting_entry_carries_the_prediction_and_the_text_as_posted(live, tmp_path):
     st = live.state
     rv = world(st, n=1).assign(p0=0.1, p1=0.2, p2=0.3, p3=0.4, realism_model="r@1", upvotes_model="u@1", gpt2_run="run1")
-    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    ledger = Ledger(tmp_path / "l.jsonl")
     run(rv, ledger, reddit.connect())
     posting_entry = next(e for e in ledger.entries() if e["state"] == "posting")
     for name in ("at", "key", "submission_id", "subreddit", "prob_real", "p0", "p1", "p2", "p3",
@@ -342,7 +344,7 @@ def test_a_settled_uncertain_failure_is_not_checked_again_every_run(live, tmp_pa
     st = live.state
     rv = world(st, n=1)
     st.fail("/api/comment", "500")  # made nothing, but a 500 may hide a success
-    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    ledger = Ledger(tmp_path / "l.jsonl")
     run(rv, ledger, reddit.connect())
     assert [e["key"] for e in ledger.unresolved()] == ["c1"]
     rv.loc[0, "approved"] = "no"  # the person withdraws it; recovery still settles it
@@ -354,9 +356,10 @@ def test_a_settled_uncertain_failure_is_not_checked_again_every_run(live, tmp_pa
 def test_a_lost_ledger_is_rebuilt_from_our_comments_not_posted_again(live, tmp_path):
     st = live.state
     rv = world(st)
-    ledger = posting.Ledger(tmp_path / "ledger" / "posted.jsonl")
+    ledger = Ledger(tmp_path / "ledger" / "posted.jsonl")
     run(rv, ledger, reddit.connect())
-    ledger.path.unlink()  # Drive folder replaced, or 07 run from another Drive
+    for path in ledger.files():
+        path.unlink()  # Drive folder replaced, or 07 run from another Drive
     again, _, _ = run(rv, ledger, reddit.connect())
     assert again.counts["already posted"] == 3 and len(st.posted) == 3
     assert {k: e["state"] for k, e in ledger.last().items()} == {"c1": "posted", "c2": "posted", "c3": "posted"}
@@ -366,12 +369,13 @@ TAB = """
 import sys
 from helpers.live import posting, reddit
 from helpers.live import review as review_file
+from helpers.live.ledger import Ledger
 from helpers.core.paths import Paths
 paths = Paths(sys.argv[1])
 review = review_file.read_review(paths, sys.argv[2])
-result = posting.post_approved(review, posting.Ledger(paths.file("ledger")), reddit.connect(), dry_run=False,
-                               proposals=review_file.read_proposals(paths, sys.argv[2]), pause_minutes=(0.02, 0.03),
-                               lease_settle=0.3)
+config = posting.PostingConfig(dry_run=False, pause_minutes_min=0.02, pause_minutes_max=0.03, lease_settle=0.3)
+result = posting.post_approved(review, Ledger(paths.file("ledger")), reddit.connect(), config,
+                               proposals=review_file.read_proposals(paths, sys.argv[2]))
 print(result.counts, result.stopped)
 """
 
@@ -401,7 +405,7 @@ def test_two_tabs_started_together_post_each_reply_once(live, tmp_path):
 def test_an_interrupt_during_the_pause_releases_the_lease(live, tmp_path):
     st = live.state
     rv = world(st)
-    ledger = posting.Ledger(tmp_path / "ledger" / "posted.jsonl")
+    ledger = Ledger(tmp_path / "ledger" / "posted.jsonl")
 
     def interrupt(seconds):  # the person presses "stop" in Colab during the pause
         raise KeyboardInterrupt
@@ -417,7 +421,7 @@ def test_the_state_machine_is_closed_and_enforced(tmp_path):
     named = set(posting.STATES)
     assert set(posting.TRANSITIONS) - {None} == named
     assert all(set(targets) <= named for targets in posting.TRANSITIONS.values())
-    ledger = posting.Ledger(tmp_path / "l.jsonl")
+    ledger = Ledger(tmp_path / "l.jsonl")
     posting.move(ledger, "c1", "posting", None, submission_id="p1")
     posting.move(ledger, "c1", "posted", "posting", submission_id="p1", reply_id="r1")
     with pytest.raises(RuntimeError, match="no transition posted -> posting"):
