@@ -34,7 +34,7 @@ def no_faults(api):
 
 def arctic(root, url, months=MONTHS, subreddits=SUBREDDITS, **kw):
     options = {**FAST, **kw.pop("arctic_options", {})}
-    return pull.pull("arctic_shift", Paths(root), subreddits, months, progress=False, arctic_url=url,
+    return pull.pull("arctic_shift", Paths(root), subreddits, months, progress=kw.pop("progress", False), arctic_url=url,
                      arctic_options=options, **kw)
 
 
