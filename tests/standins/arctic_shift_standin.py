@@ -93,7 +93,7 @@ class ArcticShiftStandIn(LocalServer):
         """(status, headers, body) for one request; body is a dict, or bytes sent as they are."""
         with self.lock:
             self.requests.append((time.monotonic(), path, params))
-            search = path.endswith("/search")
+            search = path.removesuffix("/aggregate") in SELECTABLE
             fault = self.faults.pop(0) if self.faults and search else None
         if path == "/api/subreddits/search":
             return self._subreddit(params)

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from arctic_shift_standin import ArcticShiftStandIn
+from helpers.sources.pairs import NoPairsError
 from test_arctic_shift import arctic, sample_records
 
 JAN = 1546300800  # 2019-01-01 00:00 UTC
@@ -64,13 +65,15 @@ def test_a_rate_reset_far_away_is_waited_for_in_full(api, tmp_path):
     assert waits and all(w >= 295 for w in waits if w > 1)
 
 
-def test_a_wait_longer_than_the_longest_fails_the_month_without_asking_early(api, tmp_path):
+def test_a_wait_longer_than_the_longest_fails_the_month_without_asking_early(api, tmp_path, capsys):
     api.faults[:] = [(429, {"Retry-After": "7200"})]
     waits = []
-    _, report = arctic(tmp_path, api.url, months=["2019-01"], subreddits=["cooking", "buildapc"],
-                       arctic_options={"sleep": waits.append})
-    assert "asked to wait 7200 s" in report["failed_months"][0]["error"]
-    assert len(report["failed_months"]) == 2 and len([r for r in api.requests if r[1] in SEARCHES]) == 1  # nothing sent before the API allows
+    with pytest.raises(NoPairsError, match="every month failed"):
+        arctic(tmp_path, api.url, months=["2019-01"], subreddits=["cooking", "buildapc"],
+               arctic_options={"sleep": waits.append})
+    failed = [line for line in capsys.readouterr().out.splitlines() if "FAILED" in line]
+    assert len(failed) == 2 and all("wait 7200 s" in line and "again" in line for line in failed), failed
+    assert len([r for r in api.requests if r[1] in SEARCHES]) == 1 and waits == []  # nothing sent before it allows  # nothing sent before the API allows
 
 
 # 6. more than a page of items created in the same second: 55 of 96 pairs lost, and nothing said
