@@ -332,7 +332,7 @@ def whole_second(api: ArcticShift, kind: str, subreddit: str, second: int, first
 def fetch_kind(api: ArcticShift, folder: Path, kind: str, subreddit: str, start: int, end: int,
                max_items: int = 0, bar=None) -> dict:
     """Fetch `kind` of `subreddit` created in [start, end) into page files in `folder`, resuming
-    from the pages already there; stop at `max_items` items.
+    from the pages already there; stop once past `max_items` items.
     Returns {"items", "complete", "floods": [{"second", "skipped"}]} (skipped None: unknown)."""
     items, pages = _load_pages(folder, kind)
     last = pages[-1] if pages else None
@@ -348,7 +348,7 @@ def fetch_kind(api: ArcticShift, folder: Path, kind: str, subreddit: str, start:
     after = last["next_after"] if last is not None else start - 1  # items created after this second
     number = len(_page_files(folder, kind))
     complete = False
-    while not (max_items and len(items) >= max_items):
+    while not (max_items and len(items) > max_items):  # one past the cap: then the cut's seconds are whole
         data = api.search(kind, subreddit=subreddit, after=after_ms(after), before=before_ms(end), sort="asc")
         page_items = _trim(data, kind)
         times = [t for t in map(_created, page_items) if t is not None]
