@@ -100,7 +100,7 @@ class PullConfig(StageConfig):
     months: tuple = setting("months to pull, 'YYYY-MM'", default=("2019-01", "2019-02", "2019-03"))
     top_level_only: bool = setting("the comment of a pair answers the post itself (the original's rule)",
                                    **_shared("top_level_only"))
-    max_items_per_month: int = setting("arctic_shift: posts and comments fetched per subreddit and month at most (0 = all)",
+    max_items_per_month: int = setting("arctic_shift: posts and comments kept per subreddit and month at most (0 = all)",
                                        colab=10_000, tiny=2_000)
     arctic_shift_url: str = setting('arctic_shift: the API ("" = $ARCTIC_SHIFT_URL, else the public one)', default="")
     arctic_seconds_per_request: float = setting("arctic_shift: at most one request per this many seconds", default=1.0)
