@@ -329,11 +329,12 @@ def whole_second(api: ArcticShift, kind: str, subreddit: str, second: int, first
     return last, (None if total is None else max(total - len(got), 0))
 
 
-def fetch_kind(api: ArcticShift, folder: Path, kind: str, subreddit: str, start: int, end: int,
+def fetch_kind(api: ArcticShift, folder: Path, kind: str, subreddit: str, window: tuple[int, int],
                max_items: int = 0, bar=None) -> dict:
-    """Fetch `kind` of `subreddit` created in [start, end) into page files in `folder`, resuming
+    """Fetch `kind` of `subreddit` created in `window` [start, end) into page files in `folder`, resuming
     from the pages already there; stop once past `max_items` items.
     Returns {"items", "complete", "floods": [{"second", "skipped"}]} (skipped None: unknown)."""
+    start, end = window
     items, pages = _load_pages(folder, kind)
     last = pages[-1] if pages else None
     settled = now() >= end + SETTLE_SECONDS
@@ -454,9 +455,9 @@ def fetch(api: ArcticShift, folder, subreddits, months, *, max_items: int = 0, p
                 refused = refusal(known[subreddit], subreddit, month, end)
                 if refused:
                     raise ArcticShiftError(refused)
-                comments = fetch_kind(api, where, "comments", subreddit, start, end, max_items, bar)
+                comments = fetch_kind(api, where, "comments", subreddit, (start, end), max_items, bar)
                 cut = _cut(comments["items"], max_items, comments["complete"])
-                posts = fetch_kind(api, where, "submissions", subreddit, start, cut or end, max_items, bar)
+                posts = fetch_kind(api, where, "submissions", subreddit, (start, cut or end), max_items, bar)
                 post_cut = _cut(posts["items"], max_items, posts["complete"])
                 cut = min(t for t in (cut, post_cut) if t is not None) if (cut or post_cut) else None
             except ArcticShiftError as error:

@@ -23,8 +23,6 @@ from helpers.core.reddit_terms import check_subreddits
 from helpers.core.settings import PROFILES
 from helpers.sources.pairs import NoPairsError, dedupe_versions, join_pairs
 
-__all__ = ["PullConfig", "pull", "check_months", "NoPairsError", "SOURCES"]
-
 SOURCES = ("sample", "arctic_shift", "bigquery", "dumps")
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
