@@ -435,6 +435,40 @@ def _flood_note(subreddit: str, month: str, kind: str, flood: dict) -> str:
             f"fetched: the API pages by time and gives one page from each end of a second. They are missing from the data.")
 
 
+def fetch_month(api: ArcticShift, where: Path, subreddit: str, window: tuple[int, int], max_items: int, bar=None):
+    """The comments, then the posts up to the same time, of one subreddit-month: (comments, posts, cut time)."""
+    start, end = window
+    comments = fetch_kind(api, where, "comments", subreddit, (start, end), max_items, bar)
+    cut = _cut(comments["items"], max_items, comments["complete"])
+    posts = fetch_kind(api, where, "submissions", subreddit, (start, cut or end), max_items, bar)
+    post_cut = _cut(posts["items"], max_items, posts["complete"])
+    cut = min(t for t in (cut, post_cut) if t is not None) if (cut or post_cut) else None
+    return comments, posts, cut
+
+
+def _failure(error: ArcticShiftError, subreddit: str, month: str) -> str:
+    """The message of a failed subreddit-month: what happened and what to do."""
+    text = str(error)
+    if text.startswith(f"r/{subreddit}"):  # a refusal before any request names its own remedy
+        return f"{text}."
+    return (f"r/{subreddit} {month}: {text}. Run the notebook again later: it resumes from the pages already "
+            f"fetched (raw/arctic_shift/{subreddit.lower()}/{month}/).")
+
+
+def _notes(entry: dict, floods, max_items: int) -> list[str]:
+    """What a person must know about a fetched subreddit-month: items skipped, not settled, cut."""
+    subreddit, month = entry["subreddit"], entry["month"]
+    notes = [_flood_note(subreddit, month, kind, flood) for kind, flood in floods]
+    if not entry["settled"]:
+        notes.append(f"r/{subreddit} {month}: the month is not over, or ended less than 36 hours ago: its scores are "
+                     f"not final yet; run again later to fetch what is new (the month is fetched again once settled)")
+    if entry["cut_at"] is not None:
+        notes.append(f"r/{subreddit} {month}: cut at {entry['cut_at']} after {max_items} items (MAX_ITEMS_PER_MONTH): "
+                     f"{entry['dropped_after_cut']} fetched items from then on were dropped and the rest of the month "
+                     f"was not fetched")
+    return notes
+
+
 def fetch(api: ArcticShift, folder, subreddits, months, *, max_items: int = 0, progress: bool = True):
     """(submissions, comments, report) for `subreddits` and `months`; pages stored under `folder`."""
     from tqdm.auto import tqdm
@@ -449,24 +483,17 @@ def fetch(api: ArcticShift, folder, subreddits, months, *, max_items: int = 0, p
         known = {s: about(api, folder, s) for s in subreddits}
         for subreddit, month in units:
             (start, end), = month_ranges([month])
-            where = folder / subreddit.lower() / month
             before = api.requests
             try:
                 refused = refusal(known[subreddit], subreddit, month, end)
                 if refused:
                     raise ArcticShiftError(refused)
-                comments = fetch_kind(api, where, "comments", subreddit, (start, end), max_items, bar)
-                cut = _cut(comments["items"], max_items, comments["complete"])
-                posts = fetch_kind(api, where, "submissions", subreddit, (start, cut or end), max_items, bar)
-                post_cut = _cut(posts["items"], max_items, posts["complete"])
-                cut = min(t for t in (cut, post_cut) if t is not None) if (cut or post_cut) else None
+                comments, posts, cut = fetch_month(api, folder / subreddit.lower() / month, subreddit, (start, end),
+                                                   max_items, bar)
             except ArcticShiftError as error:
-                tail = ("" if str(error).startswith(f"r/{subreddit}") else
-                        f". Run the notebook again later: it resumes from the pages already fetched "
-                        f"(raw/arctic_shift/{subreddit.lower()}/{month}/)")
-                message = (f"r/{subreddit} {month}: " if not str(error).startswith(f"r/{subreddit}") else "") + f"{error}{tail}."
-                report["failed_months"].append({"month": month, "subreddit": subreddit, "error": message})
-                print(f"{month}: FAILED, {message}")
+                report["failed_months"].append({"month": month, "subreddit": subreddit,
+                                                "error": _failure(error, subreddit, month)})
+                print(f"{month}: FAILED, {report['failed_months'][-1]['error']}")
                 continue
             finally:
                 report["requests"] += api.requests - before
@@ -477,25 +504,17 @@ def fetch(api: ArcticShift, folder, subreddits, months, *, max_items: int = 0, p
                 rows[kind] += [r for i in keep if (r := normalize_row(i, kind, drops)) is not None]
             floods = [(kind, f) for kind, got in (("comments", comments), ("submissions", posts)) for f in got["floods"]
                       if f["skipped"] != 0 and (cut is None or f["second"] < cut)]
-            fetched = len(comments["items"]) + len(posts["items"])
-            settled = now() >= end + SETTLE_SECONDS
-            report["fetched"].append({
-                "subreddit": subreddit, "month": month, "settled": settled,
-                "comments": kept["comments"], "posts": kept["submissions"],
-                "requests": api.requests - before, "cut_at": _iso(cut), "dropped_after_cut": fetched - sum(kept.values()),
-                "skipped_same_second": sum(f["skipped"] or 0 for _, f in floods),
-                "covers": f"{_iso(start)} to {_iso(cut or end)}"})
-            for kind, flood in floods:
-                note = _flood_note(subreddit, month, kind, flood)
-                report["same_second"].append(note)
+            entry = {
+                "subreddit": subreddit, "month": month, "settled": now() >= end + SETTLE_SECONDS,
+                "comments": kept["comments"], "posts": kept["submissions"], "requests": api.requests - before,
+                "cut_at": _iso(cut), "dropped_after_cut": len(comments["items"]) + len(posts["items"]) - sum(kept.values()),
+                "skipped_same_second": (None if any(f["skipped"] is None for _, f in floods)  # None: the API could not count
+                                        else sum(f["skipped"] for _, f in floods)),
+                "covers": f"{_iso(start)} to {_iso(cut or end)}"}
+            report["fetched"].append(entry)
+            report["same_second"] += [_flood_note(subreddit, month, kind, f) for kind, f in floods]
+            for note in _notes(entry, floods, max_items):
                 print(note)
-            if not settled:
-                print(f"r/{subreddit} {month}: the month is not over, or ended less than 36 hours ago: its scores are "
-                      f"not final yet; run again later to fetch what is new (the month is fetched again once settled)")
-            if cut is not None:
-                print(f"r/{subreddit} {month}: cut at {_iso(cut)} after {max_items} items (MAX_ITEMS_PER_MONTH): "
-                      f"{fetched - sum(kept.values())} fetched items from then on were dropped and the rest of the month "
-                      f"was not fetched")
     report["all_failed"] = bool(units) and len(report["failed_months"]) == len(units)
     report["reader_drops"] = dict(drops)
     report["retries"] = dict(api.retries)

@@ -142,3 +142,15 @@ def test_pacing_is_measured_at_send_time(api, tmp_path):
     gaps = [b - a for a, b in zip(times, times[1:])]
     assert len(times) >= 2 and min(gaps) >= 0.45  # never closer than the pace ...
     assert gaps[0] < 0.95  # ... and a slow answer counts toward it (no pause added after it)
+
+
+def test_a_flood_the_api_cannot_count_is_still_told(tmp_path, capsys):
+    posts, comments = flood(350)
+    with ArcticShiftStandIn(posts, comments) as server:
+        server.capacity = 100
+        answer = server.answer
+        server.answer = lambda path, params: ((404, {}, {"error": "Not found"}) if path.endswith("/aggregate")
+                                              else answer(path, params))
+        pairs, report = arctic(tmp_path, server.url, months=["2019-01"], subreddits=["cooking"])
+    assert len(pairs) == 390 - 150 and "an unknown number of comments created in the same second" in capsys.readouterr().out
+    assert report["same_second"] and report["fetched"][0]["skipped_same_second"] is None  # unknown, not 0
