@@ -14,8 +14,9 @@ Per subreddit and month: the comments first, then the posts up to the same time.
 stored (trimmed to the fields the join needs) under raw/arctic_shift/<sub>/<YYYY-MM>/ as it
 arrives, so a rerun resumes where the last one stopped (a month fetched before it was over, or less
 than 36 hours after, when the API's scores settle, is fetched on, then again once settled). Before
-the first request, each subreddit is looked up (`/api/subreddits/search`, kept in about.json): an
-unknown one, or a month before it existed, fails with a message that says so, without requests.
+the first search, each subreddit is looked up (`/api/subreddits/search`, kept in about.json): a month
+before it existed fails with a message that says so, without a search; one the list does not know
+that gives no items is named as unknown (the list is updated only now and then: it does not stop a fetch).
 
 Polite by default: at most one request per `min_interval` seconds, measured at send time; failures
 are retried under the project's one retry policy (helpers.core.retry): timeouts, cut or dropped
@@ -238,9 +239,10 @@ class ArcticShift:
             body = self.get(SUBREDDITS_ENDPOINT, {"subreddit": name, "limit": 1}, what=f"r/{name}")
         except ArcticShiftError:
             return None
-        rows = [r for r in body.get("data") or [] if isinstance(r, dict)]
         if not isinstance(body.get("data"), list):
             return None
+        rows = [r for r in body["data"] if isinstance(r, dict)
+                and str(r.get("display_name", name)).lower().removeprefix("r/") == name.lower()]
         created = rows[0].get("created_utc") if rows else None
         return {"known": bool(rows), "created_utc": int(float(created)) if created is not None else None}
 
@@ -413,13 +415,19 @@ def about(api: ArcticShift, folder: Path, subreddit: str) -> dict | None:
     return info
 
 
-def refusal(info: dict | None, subreddit: str, month: str, end: int) -> str | None:
-    """Why (subreddit, month) cannot have items, before any request: an unknown subreddit, or a month before it existed."""
-    if info is None:
+def unknown(info: dict | None, subreddit: str, month: str, comments: dict, posts: dict) -> str | None:
+    """Why a subreddit-month gave nothing, when the API's list does not know the subreddit (the list is updated
+    only now and then, so that alone does not stop the fetch)."""
+    if info is None or info.get("known") or comments["items"] or posts["items"]:
         return None
-    if not info.get("known"):
-        return (f"r/{subreddit}: Arctic Shift knows no such subreddit. Check the spelling in SUBREDDITS "
-                f"(names like 'cooking', as in reddit.com/r/cooking)")
+    return (f"r/{subreddit} {month}: Arctic Shift knows no such subreddit and has no items of it. Check the spelling "
+            f"in SUBREDDITS (names like 'cooking', as in reddit.com/r/cooking)")
+
+
+def refusal(info: dict | None, subreddit: str, month: str, end: int) -> str | None:
+    """Why (subreddit, month) cannot have items, before any request: a month before the subreddit existed."""
+    if info is None or not info.get("known"):
+        return None
     created = info.get("created_utc")
     if created is not None and created >= end:
         return (f"r/{subreddit} {month}: before the subreddit existed (it was created on {_iso(created)[:10]}). "
@@ -490,6 +498,9 @@ def fetch(api: ArcticShift, folder, subreddits, months, *, max_items: int = 0, p
                     raise ArcticShiftError(refused)
                 comments, posts, cut = fetch_month(api, folder / subreddit.lower() / month, subreddit, (start, end),
                                                    max_items, bar)
+                nothing = unknown(known[subreddit], subreddit, month, comments, posts)
+                if nothing:
+                    raise ArcticShiftError(nothing)
             except ArcticShiftError as error:
                 report["failed_months"].append({"month": month, "subreddit": subreddit,
                                                 "error": _failure(error, subreddit, month)})
