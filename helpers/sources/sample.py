@@ -34,3 +34,25 @@ def load_submissions(folder: Path | str | None = None) -> pd.DataFrame:
 def load_comments(folder: Path | str | None = None) -> pd.DataFrame:
     """Sample comments and replies (pairs.COMMENT_COLUMNS), as the raw sources give them."""
     return _load("comments.jsonl", COMMENT_COLUMNS, folder)
+
+
+def subreddits(folder: Path | str | None = None) -> list[str]:
+    """The subreddits the sample has posts in, most posts first."""
+    return load_submissions(folder)["subreddit"].value_counts().index.tolist()
+
+
+def check_names(names, folder: Path | str | None = None) -> list[str]:
+    """`names` the sample has (any case); says plainly which it lacks, and fails when it has none of them."""
+    from helpers.sources.pairs import NoPairsError
+
+    have = subreddits(folder)
+    lower = {s.lower() for s in have}
+    missing = [n for n in names if n.lower() not in lower]
+    kept = [n for n in names if n.lower() in lower]
+    listed = ", ".join(have)
+    if not kept:
+        raise NoPairsError(f"the bundled sample has no r/{', r/'.join(missing)}: it has only {listed}. Choose SUBREDDITS "
+                           f"among them, or SOURCE=\"arctic_shift\" for any subreddit. Nothing was written.")
+    if missing:
+        print(f"The bundled sample has no r/{', r/'.join(missing)} (it has {listed}): pulling {', '.join(kept)} only.")
+    return kept

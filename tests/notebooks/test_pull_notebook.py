@@ -1,7 +1,7 @@
 """Notebook 01 end to end on the dumps and bigquery sources (CI runs it on the sample through nbval)."""
 import json
 
-from helpers.sources import prepare, pull
+from helpers.sources import prepare
 from helpers.core import runner
 from helpers.core.notebooks import NOTEBOOK_DIR
 from helpers.core.paths import Paths
@@ -9,6 +9,7 @@ from helpers.core.paths import Paths
 from bigquery_standin import BigQueryStandIn
 from test_bigquery import COMMENTS, POSTS, sample_tables
 from test_dumps import MONTHS, SUBREDDITS, write_sample_as_dumps
+from test_pull_sample import pull_pairs
 
 NOTEBOOK = NOTEBOOK_DIR / "01_pull_data.ipynb"
 
@@ -22,7 +23,7 @@ def run_notebook(root, monkeypatch, **parameters):
 
 
 def test_notebook_01_on_dumps_and_on_bigquery(tmp_path, monkeypatch):
-    expected, _ = prepare.clean_pairs(pull.pull("sample", Paths(tmp_path), SUBREDDITS, MONTHS, top_level_only=True)[0])  # the profile default
+    expected, _ = prepare.clean_pairs(pull_pairs("sample", tmp_path, SUBREDDITS, MONTHS, top_level_only=True)[0])  # the profile default
 
     write_sample_as_dumps(tmp_path / "d" / "raw")
     summary = run_notebook(tmp_path / "d", monkeypatch, SOURCE="dumps")
@@ -42,7 +43,7 @@ def test_notebook_01_on_arctic_shift_then_a_run_with_no_data_keeps_the_files(tmp
     from arctic_shift_standin import ArcticShiftStandIn
     from test_arctic_shift import sample_records
 
-    expected, _ = prepare.clean_pairs(pull.pull("sample", Paths(tmp_path), SUBREDDITS, MONTHS, top_level_only=True)[0])
+    expected, _ = prepare.clean_pairs(pull_pairs("sample", tmp_path, SUBREDDITS, MONTHS, top_level_only=True)[0])
     with ArcticShiftStandIn(*sample_records()) as api:
         summary = run_notebook(tmp_path / "a", monkeypatch, SOURCE="arctic_shift", ARCTIC_SHIFT_URL=api.url,
                                ARCTIC_SECONDS_PER_REQUEST=0.0, SUBREDDITS=" r/cooking, buildapc,CasualConversation , personalfinance")
@@ -57,3 +58,9 @@ def test_notebook_01_on_arctic_shift_then_a_run_with_no_data_keeps_the_files(tmp
     code = runner.run([NOTEBOOK], "tiny", tmp_path / "a", {"SOURCE": "sample", "MONTHS": ["2018-06"]}, log=messages.append)
     assert code != 0 and "0 pairs" in "\n".join(messages)
     assert {p.name: p.read_bytes() for p in prepared.iterdir()} == before
+    # issue 19 item 8: an emptied list is not the profile's list, and a month typed without quotes says to quote it
+    for typed, says in (({"SUBREDDITS": []}, "names no subreddit"), ({"MONTHS": 2019 - 12}, "in quotes")):
+        messages.clear()
+        code = runner.run([NOTEBOOK], "tiny", tmp_path / "a", {"SOURCE": "sample", **typed}, log=messages.append)
+        assert code != 0 and says in "\n".join(messages), messages
+        assert {p.name: p.read_bytes() for p in prepared.iterdir()} == before

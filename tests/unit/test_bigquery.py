@@ -1,9 +1,10 @@
 import pandas as pd
 import pytest
 
-from helpers.sources import bigquery as bigquery_source, prepare, pull, sample as sample_data
+from helpers.sources import bigquery as bigquery_source, prepare, sample as sample_data
 from helpers.sources.pairs import month_of
 from helpers.core.paths import Paths
+from test_pull_sample import pull_pairs
 
 from bigquery_standin import BigQueryStandIn
 
@@ -31,7 +32,7 @@ def standin():
 
 
 def prepared_bytes(source, root, **kw):
-    pairs, report = pull.pull(source, Paths(root), SUBREDDITS, MONTHS, progress=False, **kw)
+    pairs, report = pull_pairs(source, root, SUBREDDITS, MONTHS, **kw)
     clean, _ = prepare.clean_pairs(pairs)
     prepare.write_prepared(prepare.prepared_tables(clean), Paths(root))
     return {n: (root / "prepared" / f"{n}.csv").read_bytes() for n in ("gpt2_finetune", "gpt2_generate", "bert_real")}, report
@@ -42,7 +43,7 @@ def prepared_bytes(source, root, **kw):
 def test_bigquery_gives_the_same_prepared_files_as_the_sample(standin, tmp_path, tables, capsys):
     before = len(standin.requests)
     from_bq, report = prepared_bytes("bigquery", tmp_path / "a", comments_table=tables[0], posts_table=tables[1],
-                                     max_bytes=10**7, bigquery_client=standin.client())
+                                     max_bytes_per_month=10**7, bigquery_client=standin.client())
     from_sample, _ = prepared_bytes("sample", tmp_path / "b")
     assert from_bq == from_sample and len(from_bq["bert_real"].splitlines()) > 600
     assert report["failed_months"] == [] and set(report["rows_by_month"]) == set(MONTHS)
@@ -62,8 +63,8 @@ def test_bytes_cap_stops_before_running(standin, tmp_path):
     cap = sorted(sizes.values())[1]  # between the smallest and the largest month
     over = [m for m in MONTHS if sizes[m] > cap]
     with pytest.raises(bigquery_source.BytesCapError, match=rf"nothing was run: {over[0]} \([\d.]+ KB\).*MAX_BYTES_PER_MONTH"):
-        pull.pull("bigquery", Paths(tmp_path), SUBREDDITS, MONTHS, comments_table=COMMENTS, posts_table=POSTS,
-                  max_bytes=cap, bigquery_client=standin.client(), progress=False)
+        pull_pairs("bigquery", tmp_path, SUBREDDITS, MONTHS, comments_table=COMMENTS, posts_table=POSTS,
+                   max_bytes_per_month=cap, bigquery_client=standin.client())
     assert len(standin.executed) == before_runs and len(standin.jobs) == before_jobs
     assert not (tmp_path / "prepared").exists()
 
@@ -82,8 +83,8 @@ def test_cap_is_passed_as_maximum_bytes_billed(standin):
 
 
 def test_failed_month_is_reported_and_listed(standin, tmp_path, capsys):
-    pairs, report = pull.pull("bigquery", Paths(tmp_path), SUBREDDITS, ["2019-02", "2019-07"], comments_table=COMMENTS,
-                              posts_table=POSTS, max_bytes=10**7, bigquery_client=standin.client(), progress=False)
+    pairs, report = pull_pairs("bigquery", tmp_path, SUBREDDITS, ["2019-02", "2019-07"], comments_table=COMMENTS,
+                               posts_table=POSTS, max_bytes_per_month=10**7, bigquery_client=standin.client())
     assert [f["month"] for f in report["failed_months"]] == ["2019-07"]
     assert "NotFound" in report["failed_months"][0]["error"] and "reddit_comments.2019_07" in report["failed_months"][0]["error"]
     assert "2019-07: FAILED" in capsys.readouterr().out
@@ -92,8 +93,8 @@ def test_failed_month_is_reported_and_listed(standin, tmp_path, capsys):
 
 def test_client_from_environment_reaches_the_standin(standin, tmp_path, monkeypatch):
     monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", standin.url)
-    pairs, report = pull.pull("bigquery", Paths(tmp_path), SUBREDDITS, ["2019-03"], comments_table=COMMENTS,
-                              posts_table=POSTS, project="my-project", progress=False)
+    pairs, report = pull_pairs("bigquery", tmp_path, SUBREDDITS, ["2019-03"], comments_table=COMMENTS,
+                               posts_table=POSTS, bigquery_project="my-project")
     assert report["rows_by_month"]["2019-03"] - report["duplicate_versions_dropped"] == len(pairs) > 300
 
 

@@ -7,9 +7,10 @@ import pytest
 import zstandard
 
 from helpers.core import reddit_terms
-from helpers.sources import dumps, prepare, pull, sample as sample_data
+from helpers.sources import dumps, prepare, sample as sample_data
 from helpers.sources.pairs import month_of
 from helpers.core.paths import Paths
+from test_pull_sample import pull_pairs
 
 SUBREDDITS = ["cooking", "buildapc", "CasualConversation", "personalfinance"]
 MONTHS = ["2019-01", "2019-02", "2019-03"]
@@ -48,7 +49,7 @@ def write_sample_as_dumps(folder, per_subreddit=()):
 
 
 def prepared_bytes(source, root, **kw):
-    pairs, report = pull.pull(source, Paths(root), SUBREDDITS, MONTHS, progress=False, **kw)
+    pairs, report = pull_pairs(source, root, SUBREDDITS, MONTHS, **kw)
     clean, _ = prepare.clean_pairs(pairs)
     prepare.write_prepared(prepare.prepared_tables(clean), Paths(root))
     return {name: (root / "prepared" / f"{name}.csv").read_bytes() for name in ("gpt2_finetune", "gpt2_generate", "bert_real")}, report

@@ -6,14 +6,15 @@ import pytest
 
 import helpers
 from helpers.core import exchange, manifest
-from helpers.sources import prepare, pull
+from helpers.sources import prepare
 from helpers.core.paths import Paths
+from test_pull_sample import pull_pairs
 
 SUBREDDITS = ["cooking", "buildapc"]
 
 
 def write_run(root, months, **about):
-    pairs, report = pull.pull("sample", Paths(root), SUBREDDITS, months, progress=False)
+    pairs, report = pull_pairs("sample", root, SUBREDDITS, months)
     tables = prepare.prepared_tables(prepare.clean_pairs(pairs)[0])
     prepare.write_prepared(tables, Paths(root), {"source": "sample", "months": months, **about})
     return manifest.read(Paths(root))

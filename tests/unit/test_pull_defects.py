@@ -11,6 +11,7 @@ from helpers.sources import dumps, prepare, pull
 from helpers.sources import pairs
 from helpers.sources.pairs import join_pairs
 from helpers.core.paths import Paths
+from test_pull_sample import pull_pairs
 
 from bigquery_standin import BigQueryStandIn
 from test_bigquery import COMMENTS, POSTS, sample_tables
@@ -42,8 +43,8 @@ def ndjson(rows):
 @pytest.mark.parametrize("source", ["sample", "dumps"])
 def test_subreddit_names_with_prefix_or_spaces_give_the_same_pairs(tmp_path, source):
     kw = {"dumps_folder": write_sample_as_dumps(tmp_path / "raw")} if source == "dumps" else {}
-    plain, _ = pull.pull(source, Paths(tmp_path), ["cooking", "buildapc"], MONTHS, progress=False, **kw)
-    messy, _ = pull.pull(source, Paths(tmp_path), ["r/cooking", " buildapc "], MONTHS, progress=False, **kw)
+    plain, _ = pull_pairs(source, tmp_path, ["cooking", "buildapc"], MONTHS, **kw)
+    messy, _ = pull_pairs(source, tmp_path, ["r/cooking", " buildapc "], MONTHS, **kw)
     assert len(plain) > 100
     pd.testing.assert_frame_equal(plain, messy)
 
@@ -90,7 +91,7 @@ def test_frame_of_exactly_256_kib_then_another_is_read(tmp_path):
 
 # 3. 0 pairs, or every month failed, replaced good prepared files with header-only ones
 def good_prepared(root):
-    pairs, _ = pull.pull("sample", Paths(root), SUBREDDITS, MONTHS, progress=False)
+    pairs, _ = pull_pairs("sample", root, SUBREDDITS, MONTHS)
     clean, _ = prepare.clean_pairs(pairs)
     prepare.write_prepared(prepare.prepared_tables(clean), Paths(root))
     return {p.name: p.read_bytes() for p in (root / "prepared").iterdir()}
@@ -99,7 +100,7 @@ def good_prepared(root):
 def test_no_pairs_is_an_error_naming_what_to_change_and_keeps_the_prepared_files(tmp_path):
     before = good_prepared(tmp_path)
     with pytest.raises(pull.NoPairsError, match=r"0 pairs.*SUBREDDITS.*MONTHS"):
-        pull.pull("sample", Paths(tmp_path), SUBREDDITS, ["2018-06"], progress=False)
+        pull_pairs("sample", tmp_path, SUBREDDITS, ["2018-06"])
     with pytest.raises(prepare.NoPairsError, match=r"no pairs left after cleaning.*prepared files .* kept"):
         prepare.write_prepared(prepare.prepared_tables(prepare.clean_pairs(pd.DataFrame(
             columns=[c for c in pairs.PAIR_COLUMNS]))[0]), Paths(tmp_path))
@@ -110,15 +111,15 @@ def test_every_month_failing_is_an_error_and_keeps_the_prepared_files(tmp_path):
     before = good_prepared(tmp_path)
     with BigQueryStandIn(sample_tables(), project="my-project") as standin:
         with pytest.raises(pull.NoPairsError, match=r"every month failed.*2019-07.*2019-08"):
-            pull.pull("bigquery", Paths(tmp_path), SUBREDDITS, ["2019-07", "2019-08"], comments_table=COMMENTS,
-                      posts_table=POSTS, bigquery_client=standin.client(), progress=False)
+            pull_pairs("bigquery", tmp_path, SUBREDDITS, ["2019-07", "2019-08"], comments_table=COMMENTS,
+                      posts_table=POSTS, bigquery_client=standin.client())
     assert {p.name: p.read_bytes() for p in (tmp_path / "prepared").iterdir()} == before
 
 
 # 4. the three prepared files were replaced one by one: a failure on the third left two new, one old
 def test_disk_full_while_writing_the_third_file_leaves_the_old_set(tmp_path, monkeypatch):
     before = good_prepared(tmp_path)
-    pairs, _ = pull.pull("sample", Paths(tmp_path), ["cooking"], ["2019-01"], progress=False)
+    pairs, _ = pull_pairs("sample", tmp_path, ["cooking"], ["2019-01"])
     tables = prepare.prepared_tables(prepare.clean_pairs(pairs)[0])
     real_to_csv, calls = pd.DataFrame.to_csv, []
 
@@ -143,7 +144,7 @@ def test_a_comment_edited_between_snapshots_gives_one_pair(tmp_path):
     raw.mkdir()
     write_zst(raw / "RS_2019-01.zst", ndjson(subs))
     write_zst(raw / "RC_2019-01.zst", ndjson(first + later))
-    pairs, report = pull.pull("dumps", Paths(tmp_path), ["cooking"], ["2019-01"], dumps_folder=raw, progress=False)
+    pairs, report = pull_pairs("dumps", tmp_path, ["cooking"], ["2019-01"], dumps_folder=raw)
     assert list(zip(pairs["comment_id"], pairs["reply_id"])) == [("a", "b")]
     assert report["duplicate_versions_dropped"] == 3
 
@@ -151,13 +152,13 @@ def test_a_comment_edited_between_snapshots_gives_one_pair(tmp_path):
 # 6. a month listed twice was read twice, and on BigQuery queried and billed twice
 def test_a_month_listed_twice_is_read_once(tmp_path):
     raw = write_sample_as_dumps(tmp_path / "raw")
-    once, _ = pull.pull("dumps", Paths(tmp_path), SUBREDDITS, ["2019-01"], dumps_folder=raw, progress=False)
-    twice, report = pull.pull("dumps", Paths(tmp_path), SUBREDDITS, ["2019-01", "2019-01"], dumps_folder=raw, progress=False)
+    once, _ = pull_pairs("dumps", tmp_path, SUBREDDITS, ["2019-01"], dumps_folder=raw)
+    twice, report = pull_pairs("dumps", tmp_path, SUBREDDITS, ["2019-01", "2019-01"], dumps_folder=raw)
     assert len(once) > 100 and len(twice) == len(once)
     assert report["months"] == ["2019-01"]
     with BigQueryStandIn(sample_tables(), project="my-project") as standin:
-        pull.pull("bigquery", Paths(tmp_path), SUBREDDITS, ["2019-02", "2019-02"], comments_table=COMMENTS,
-                  posts_table=POSTS, bigquery_client=standin.client(), progress=False)
+        pull_pairs("bigquery", tmp_path, SUBREDDITS, ["2019-02", "2019-02"], comments_table=COMMENTS,
+                  posts_table=POSTS, bigquery_client=standin.client())
         assert len(standin.executed) == 1
 
 
@@ -170,11 +171,11 @@ def test_bigquery_per_month_tables_and_dumps_agree_on_a_reply_from_the_next_mont
     raw.mkdir()
     write_zst(raw / "RS_2019-01.zst", ndjson(subs.to_dict("records")))
     write_zst(raw / "RC_2019-01.zst", ndjson(coms.to_dict("records")))
-    from_dumps, _ = pull.pull("dumps", Paths(tmp_path), ["cooking"], ["2019-01"], dumps_folder=raw, progress=False)
+    from_dumps, _ = pull_pairs("dumps", tmp_path, ["cooking"], ["2019-01"], dumps_folder=raw)
     tables = {"p.reddit_comments.2019_01": coms, "p.reddit_posts.2019_01": subs}
     with BigQueryStandIn(tables, project="p") as standin:
-        from_bq, _ = pull.pull("bigquery", Paths(tmp_path), ["cooking"], ["2019-01"], comments_table="p.reddit_comments.{ym}",
-                               posts_table="p.reddit_posts.{ym}", bigquery_client=standin.client(), progress=False)
+        from_bq, _ = pull_pairs("bigquery", tmp_path, ["cooking"], ["2019-01"], comments_table="p.reddit_comments.{ym}",
+                               posts_table="p.reddit_posts.{ym}", bigquery_client=standin.client())
     assert from_dumps["reply_id"].tolist() == ["b"]
     assert from_bq["reply_id"].tolist() == from_dumps["reply_id"].tolist()
 
@@ -195,7 +196,7 @@ def test_the_reddit_com_subreddit_and_old_title_only_self_posts(tmp_path):
     raw.mkdir()
     write_zst(raw / "RS_2008-01.zst", ndjson([old, link]))
     write_zst(raw / "RC_2008-01.zst", ndjson(coms))
-    pairs, _ = pull.pull("dumps", Paths(tmp_path), ["reddit.com"], ["2008-01"], dumps_folder=raw, progress=False)
+    pairs, _ = pull_pairs("dumps", tmp_path, ["reddit.com"], ["2008-01"], dumps_folder=raw)
     assert list(zip(pairs["submission_id"], pairs["comment_id"], pairs["reply_id"])) == [("s1", "a", "b")]
     assert pairs["subreddit"].tolist() == ["reddit.com"]
 
@@ -221,15 +222,15 @@ def test_top_level_only_keeps_only_comments_on_the_post():
 # 1/6. one subreddit written twice in other cases or forms ("Cooking", "/r/cooking") is pulled once
 def test_a_subreddit_named_twice_in_other_cases_is_pulled_once(tmp_path):
     from arctic_shift_standin import ArcticShiftStandIn
-    from test_arctic_shift import FAST, sample_records
+    from test_arctic_shift import fast_api, sample_records
 
-    plain, report = pull.pull("sample", Paths(tmp_path), ["cooking"], MONTHS, progress=False)
-    messy, report = pull.pull("sample", Paths(tmp_path), ["Cooking", "/r/cooking", " R/COOKING "], MONTHS, progress=False)
+    plain, report = pull_pairs("sample", tmp_path, ["cooking"], MONTHS)
+    messy, report = pull_pairs("sample", tmp_path, ["Cooking", "/r/cooking", " R/COOKING "], MONTHS)
     assert report["subreddits"] == ["Cooking"]
     pd.testing.assert_frame_equal(plain, messy)
     with ArcticShiftStandIn(*sample_records()) as api:
-        _, report = pull.pull("arctic_shift", Paths(tmp_path / "a"), ["Cooking", "cooking"], ["2019-01"],
-                              progress=False, arctic_url=api.url, arctic_options=FAST)
+        _, report = pull_pairs("arctic_shift", tmp_path / "a", ["Cooking", "cooking"], ["2019-01"],
+                              progress=False, arctic_api=fast_api(api.url))
     assert [f["subreddit"] for f in report["fetched"]] == ["Cooking"]
 
 
@@ -237,7 +238,7 @@ def test_a_subreddit_named_twice_in_other_cases_is_pulled_once(tmp_path):
 @pytest.mark.parametrize("top_level_only", [True, False])
 def test_messy_data_gives_the_same_pairs_from_every_source(tmp_path, top_level_only):
     from arctic_shift_standin import ArcticShiftStandIn
-    from test_arctic_shift import FAST
+    from test_arctic_shift import fast_api
 
     old = 1199145600  # 2008-01, the main subreddit; posts without is_self
     subs = [sub(1, subreddit="Cooking"), sub(2, t=FEB - 1, selftext=""), sub(3, is_self=False, selftext=""),
@@ -263,7 +264,7 @@ def test_messy_data_gives_the_same_pairs_from_every_source(tmp_path, top_level_o
     for m in ("2008-01", "2019-01", "2019-02"):
         write_zst(raw / f"RS_{m}.zst", ndjson([dict(r, created_utc=str(r["created_utc"])) for r in subs if month(r) == m]))
         write_zst(raw / f"RC_{m}.zst", ndjson([r for r in coms if month(r) == m]))
-    results = {"dumps": pull.pull("dumps", Paths(tmp_path / "d"), names, months, dumps_folder=raw, progress=False,
+    results = {"dumps": pull_pairs("dumps", tmp_path / "d", names, months, dumps_folder=raw,
                                   top_level_only=top_level_only)[0]}
     tables = {}
     for rows, name in ((subs, "posts"), (coms, "comments")):
@@ -271,12 +272,12 @@ def test_messy_data_gives_the_same_pairs_from_every_source(tmp_path, top_level_o
         for m in ("2008-01", "2019-01", "2019-02"):
             tables[f"p.reddit_{name}.{m.replace('-', '_')}"] = df[df.apply(month, axis=1) == m]
     with BigQueryStandIn(tables, project="p") as standin:
-        results["bigquery"] = pull.pull("bigquery", Paths(tmp_path / "b"), names, months,
+        results["bigquery"] = pull_pairs("bigquery", tmp_path / "b", names, months,
                                         comments_table="p.reddit_comments.{ym}", posts_table="p.reddit_posts.{ym}",
-                                        bigquery_client=standin.client(), progress=False, top_level_only=top_level_only)[0]
+                                        bigquery_client=standin.client(), top_level_only=top_level_only)[0]
     with ArcticShiftStandIn(subs, coms) as api:
-        results["arctic_shift"] = pull.pull("arctic_shift", Paths(tmp_path / "a"), names, months, progress=False,
-                                            arctic_url=api.url, arctic_options=FAST, top_level_only=top_level_only)[0]
+        results["arctic_shift"] = pull_pairs("arctic_shift", tmp_path / "a", names, months,
+                                            arctic_api=fast_api(api.url), top_level_only=top_level_only)[0]
     key = ["comment_id", "reply_id"]
     expected = [("a", "b"), ("i", "k"), ("i", "l"), ("i", "m"), ("n", "p")]  # cleaning (deleted, removed) comes later
     expected += [] if top_level_only else [("b", "c"), ("c", "d")]

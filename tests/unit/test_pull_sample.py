@@ -9,6 +9,14 @@ from helpers.sources.pairs import COMMENT_COLUMNS, SUBMISSION_COLUMNS
 from helpers.core.paths import Paths
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def pull_pairs(source, root, subreddits, months, *, progress=False, bigquery_client=None, arctic_api=None, **config):
+    """pull.pull on the tiny profile's PullConfig with `source`, `subreddits`, `months` and other fields
+    (TOP_LEVEL_ONLY False unless given: replies at any depth, as these tests were written)."""
+    config.setdefault("top_level_only", False)
+    cfg = pull.PullConfig.for_profile("tiny", source=source, subreddits=subreddits, months=months, **config)
+    return pull.pull(Paths(root), cfg, progress=progress, bigquery_client=bigquery_client, arctic_api=arctic_api)
 SUBREDDITS = ["cooking", "buildapc", "CasualConversation", "personalfinance"]
 
 
@@ -39,7 +47,7 @@ def test_sample_has_raw_schema_and_quirks():
 
 
 def test_sample_source_gives_enough_clean_pairs_in_every_rating_bin(tmp_path):
-    pairs, report = pull.pull("sample", Paths(tmp_path), SUBREDDITS, ["2019-01", "2019-02", "2019-03"])
+    pairs, report = pull_pairs("sample", tmp_path, SUBREDDITS, ["2019-01", "2019-02", "2019-03"])
     assert report["failed_months"] == [] and set(pairs["subreddit"]) == set(SUBREDDITS)
     clean, drops = prepare.clean_pairs(pairs)
     assert 600 <= len(clean) <= 1000
@@ -57,8 +65,8 @@ def test_sample_source_gives_enough_clean_pairs_in_every_rating_bin(tmp_path):
 def test_bad_parameters_are_clear_errors(tmp_path):
 
     with pytest.raises(ValueError, match="unknown SOURCE 'bigqeury'"):
-        pull.pull("bigqeury", Paths(tmp_path), SUBREDDITS, [])
-    with pytest.raises(ValueError, match="SUBREDDITS is empty"):
-        pull.pull("sample", Paths(tmp_path), [], [])
+        pull_pairs("bigqeury", tmp_path, SUBREDDITS, [])
+    with pytest.raises(ValueError, match="SUBREDDITS = \\[\\] names no subreddit"):
+        pull_pairs("sample", tmp_path, [], [])
     with pytest.raises(ValueError, match=r"'YYYY-MM'.*'2019-1', 'Jan 2019'"):
-        pull.pull("sample", Paths(tmp_path), SUBREDDITS, ["2019-01", "2019-1", "Jan 2019"])
+        pull_pairs("sample", tmp_path, SUBREDDITS, ["2019-01", "2019-1", "Jan 2019"])

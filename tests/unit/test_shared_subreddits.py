@@ -2,8 +2,9 @@
 from helpers.core import reddit_terms
 from helpers.live import candidates
 from helpers.core import manifest
-from helpers.sources import prepare, pull
+from helpers.sources import prepare
 from helpers.core.paths import Paths
+from test_pull_sample import pull_pairs
 from helpers.core.settings import make_settings
 
 
@@ -17,7 +18,7 @@ def test_profiles_share_subreddits_and_take_top_level_comments_as_the_original()
 
 def test_06_learns_which_subreddits_the_prepared_data_never_saw(tmp_path):
     assert manifest.untrained_subreddits(Paths(tmp_path), ["cooking"]) is None  # no prepared set yet: nothing to say
-    pairs, _ = pull.pull("sample", Paths(tmp_path), ["cooking", "buildapc"], ["2019-01"], progress=False)
+    pairs, _ = pull_pairs("sample", tmp_path, ["cooking", "buildapc"], ["2019-01"])
     prepare.write_prepared(prepare.prepared_tables(prepare.clean_pairs(pairs)[0]), Paths(tmp_path),
                            {"subreddits": ["cooking", "buildapc"]})
     assert manifest.untrained_subreddits(Paths(tmp_path), ["Cooking", "r/AskReddit", "buildapc"]) == ["AskReddit"]
