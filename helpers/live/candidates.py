@@ -6,7 +6,7 @@ import json
 import pandas as pd
 
 from helpers.core import runtime
-from helpers.core.reddit_terms import BOTS, DELETED
+from helpers.core.reddit_terms import BOTS, DELETED, check_subreddits
 from helpers.live.reddit import Threads, answered
 
 SAMPLE_FILE = runtime.SAMPLE_DIR / "fresh_comments.json"
@@ -27,10 +27,28 @@ SKIP_REASONS = (
 ITEM_COLUMNS = ["subreddit", "submission_id", "title", "post_score", "comment_id", "comment_score", "comment"]
 
 
-def load_sample() -> Threads:
-    """The bundled synthetic "fresh comments" (no account needed): posts, comments, our account name."""
+def load_sample(subreddits=None) -> tuple[Threads, str]:
+    """The bundled synthetic "fresh comments" (no account needed) and a note for the person.
+
+    With `subreddits`, only their posts and comments are kept; when the sample has none of them,
+    all of it is kept (so 06 has comments to answer) and the note says plainly which subreddits
+    the sample has."""
     data = json.loads(SAMPLE_FILE.read_text(encoding="utf-8"))
-    return Threads(data["posts"], data["comments"], data["me"])
+    posts, comments = data["posts"], data["comments"]
+    has = list(dict.fromkeys(p["subreddit"] for p in posts))
+    if not subreddits:
+        return Threads(posts, comments, data["me"]), ""
+    wanted = {s.lower() for s in check_subreddits(subreddits)}
+    kept = [p for p in posts if p["subreddit"].lower() in wanted]
+    listed = ", ".join(f"r/{s}" for s in has)
+    if not kept:
+        return Threads(posts, comments, data["me"]), (
+            f"The bundled sample has fresh comments in {listed} only, none of your SUBREDDITS "
+            f"({', '.join(check_subreddits(subreddits))}): all of them are used, so that the series has comments to answer.")
+    ids = {p["submission_id"] for p in kept}
+    missing = [s for s in check_subreddits(subreddits) if s.lower() not in {h.lower() for h in has}]
+    note = (f"The bundled sample has no fresh comments in {', '.join(missing)} (it has {listed})." if missing else "")
+    return Threads(kept, [c for c in comments if c["submission_id"] in ids], data["me"]), note
 
 
 def select_comments(threads: Threads, *, replied_threads=(), min_score: int = 4,

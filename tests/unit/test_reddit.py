@@ -130,7 +130,7 @@ def test_find_reply_sees_our_reply_under_the_parent(live):
 
 
 def test_sample_fresh_comments_cover_every_skip_rule():
-    threads = candidates.load_sample()
+    threads, _ = candidates.load_sample()
     keep, skipped = candidates.select_comments(threads, replied_threads={"sample_p5"}, top_level_only=True)
     counts = candidates.skip_counts(skipped)
     assert all(n > 0 for n in counts.values()), counts

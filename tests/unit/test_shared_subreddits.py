@@ -25,9 +25,22 @@ def test_06_learns_which_subreddits_the_prepared_data_never_saw(tmp_path):
 
 
 def test_06_can_answer_only_top_level_comments():
-    threads = candidates.load_sample()
+    threads, _ = candidates.load_sample()
     all_depths, _ = candidates.select_comments(threads)
     top, skipped = candidates.select_comments(threads, top_level_only=True)
     parents = {c["comment_id"]: c["parent_id"] for c in threads.comments}
     assert len(top) < len(all_depths) and all(parents[i].startswith("t3_") for i in top["comment_id"])
     assert candidates.skip_counts(skipped)["not a top-level comment"] == len(all_depths) - len(top)
+
+
+def test_06s_sample_keeps_the_chosen_subreddits_it_has():
+    threads, note = candidates.load_sample(["r/gardening", "cooking"])
+    assert {p["subreddit"] for p in threads.posts} == {"gardening"}
+    assert {c["submission_id"] for c in threads.comments} <= {p["submission_id"] for p in threads.posts}
+    assert "cooking" in note and "gardening" in note  # what it has, and what it lacks, said plainly
+
+
+def test_06s_sample_says_plainly_when_it_has_none_of_the_subreddits():
+    threads, note = candidates.load_sample(["cooking", "buildapc"])
+    assert len(threads.posts) == 8  # the whole sample, so the demo has comments to answer
+    assert "none of your SUBREDDITS" in note and "r/AskReddit" in note and "r/gardening" in note
