@@ -186,13 +186,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=128)
     parser.add_argument("--comments", type=int, default=64, help="bert-base: comments scored (06's output)")
     parser.add_argument("--candidates", type=int, default=10, help="bert-base: candidates per comment (colab: 10)")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=32, help="07 scores in batches of the colab profile's 32")
     parser.add_argument("--max-seq-length", type=int, default=128)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     if args.shape == "bert-base":
-        if args.batch_size == 32 and "--batch-size" not in sys.argv:
-            args.batch_size = 64
         return bert_base(args)
 
     df, bodies = rows(args.rows)
