@@ -3,8 +3,11 @@
     PYTHONPATH=. python benchmarks/bench_scoring.py [--rows 128] [--batch-size 32] [--max-seq-length 128]
     PYTHONPATH=. flock /tmp/heavy.lock python benchmarks/bench_scoring.py --shape bert-base [--cache /tmp/bench-models]
 
-`--shape bert-base` (random weights of BERT base's shape, built once into `--cache`; the sample's
-clean (comment, reply) pairs, 320 rows, as notebook 01 prepares them), side by side in one run:
+`--shape bert-base` (random weights of BERT base's shape, built once into `--cache`), on what
+notebook 06 hands to 07: `--comments` comments of the sample's clean pairs with `--candidates`
+candidates each (the colab profile's 10), each candidate a real reply drawn from the prepared pairs
+(real lengths, as a fine-tuned model's candidates end where real replies end), scored at 07's batch
+(`--batch-size`, the colab profile's 32) and length cap (`--max-seq-length` 128); side by side in one run:
   scorer:   rows/s of Scorer.score in arrival order (each batch padded to its longest pair) and
             sorted by length (the default), the ratio, and the largest score difference;
   training: examples/s of an epoch of bc.train (length-bucketed batches, shuffled across
@@ -67,6 +70,16 @@ def sample_pairs() -> pd.DataFrame:
     return prepare.clean_pairs(joined)[0]
 
 
+def candidates_table(pairs: pd.DataFrame, comments: int, candidates: int, seed: int = 0) -> pd.DataFrame:
+    """What 06 writes for 07: `candidates` rows per comment, in 06's order (a comment's candidates
+    together), each candidate a real reply of the prepared pairs drawn at random."""
+    rng = np.random.default_rng(seed)
+    chosen = pairs["comment"].drop_duplicates().sample(n=min(comments, pairs["comment"].nunique()), random_state=seed)
+    replies = pairs["reply"].to_numpy()
+    return pd.DataFrame({"comment": np.repeat(chosen.to_numpy(), candidates),
+                         "candidate": replies[rng.integers(len(replies), size=len(chosen) * candidates)]})
+
+
 def load() -> str:
     return "load average %.2f %.2f %.2f" % os.getloadavg()
 
@@ -92,7 +105,7 @@ def bert_base(args) -> None:
     from real_shapes import bert_base_encoder
 
     pairs = sample_pairs()
-    df = pairs.rename(columns={"reply": "candidate"})[["comment", "candidate"]].reset_index(drop=True)
+    df = candidates_table(pairs, args.comments, args.candidates)
     start = time.perf_counter()
     bodies = pd.concat([pairs.comment, pairs.reply])
     encoder_dir = bert_base_encoder(args.cache, bodies)
@@ -171,13 +184,13 @@ def main() -> None:
     parser.add_argument("--train-batch-size", type=int, default=16)
     parser.add_argument("--train-epochs", type=int, default=2)
     parser.add_argument("--rows", type=int, default=128)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--comments", type=int, default=64, help="bert-base: comments scored (06's output)")
+    parser.add_argument("--candidates", type=int, default=10, help="bert-base: candidates per comment (colab: 10)")
+    parser.add_argument("--batch-size", type=int, default=32, help="07 scores in batches of the colab profile's 32")
     parser.add_argument("--max-seq-length", type=int, default=128)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     if args.shape == "bert-base":
-        if args.batch_size == 32 and "--batch-size" not in sys.argv:
-            args.batch_size = 64
         return bert_base(args)
 
     df, bodies = rows(args.rows)
