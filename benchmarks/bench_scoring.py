@@ -40,6 +40,7 @@ import pandas as pd
 
 from helpers.core import reddit_terms
 from helpers.bert import classifier as bc
+from helpers.bert.config import TrainingConfig
 from helpers.sources import sample as sample_data
 from helpers.bert import scoring
 from helpers.models import tiny_bert
@@ -151,9 +152,8 @@ def bert_base(args) -> None:
             if name == "former":
                 former_train(model, x, y, callbacks=[timer], **kw)
             else:
-                original_fit = model.fit
-                model.fit = lambda *a, **k: original_fit(*a, **k, callbacks=[timer])
-                bc.train(model, x, y, verbose=0, **kw)
+                config = TrainingConfig.for_profile("colab", **kw, balance_classes=False)
+                bc.train(model, (x, y), config, callbacks=[timer])
             rates[name] = len(subset) / min(timer.times[1:])
             print(f"  training {name:8s}: epoch times {', '.join(f'{t:.0f} s' for t in timer.times)}", flush=True)
         print(f"\ntraining, {len(subset)} rows, batch {args.train_batch_size} (an epoch after the first); {load()}")
