@@ -554,8 +554,9 @@ def plot_history(history, title: str):
     ax.axhline(math.log(classes), color="grey", linestyle="--", label=f"chance: ln {classes} = {math.log(classes):.2f}")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(xlabel="epoch", ylabel="loss (cross-entropy)", title=title)
-    ax.set_ylim(bottom=0)
-    ax.legend()
+    top = max([math.log(classes), *(v for k in names if k in history.history for v in history.history[k])])
+    ax.set_ylim(0, top * 1.15)  # the chance line clear of the top edge
+    ax.legend(loc="lower left")
     fig.tight_layout()
     return fig
 
@@ -594,6 +595,7 @@ def plot_upvotes(y_true, proba: np.ndarray, scores=None, edges=DEFAULT_RATING_ED
     """One-vs-rest ROC curve per rating bin (its score range and AUC in the legend), and the expected
     bin against the real reply score (Spearman's rank correlation in the title)."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
     from scipy.stats import spearmanr
 
     y_true = np.asarray(y_true, int)
@@ -611,7 +613,9 @@ def plot_upvotes(y_true, proba: np.ndarray, scores=None, edges=DEFAULT_RATING_ED
         scores, expected = np.asarray(scores, float), expected_value(proba)
         rho = spearmanr(expected, scores).statistic if len(scores) > 1 else float("nan")
         ax.scatter(scores, expected, s=8, alpha=0.5)
-        ax.set(xscale="symlog", ylim=(-0.05, proba.shape[1] - 1 + 0.05), xlabel="real reply score (symlog)",
+        ax.set_xscale("symlog")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # -10, 0, 10, 100 (not -10^1)
+        ax.set( ylim=(-0.05, proba.shape[1] - 1 + 0.05), xlabel="real reply score (symlog)",
                ylabel="expected rating bin  Σk·p_k", title=f"Expected bin vs real score (Spearman ρ = {rho:.2f})")
     fig.tight_layout()
     return fig

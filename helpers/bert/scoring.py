@@ -23,7 +23,6 @@ import pandas as pd
 from helpers.bert.classifier import Classifier, PairTokenizer, length_batches
 
 
-
 def _tokenizer_key(tokenizer: PairTokenizer) -> tuple:
     vocab = hashlib.sha256(Path(tokenizer.vocab_file).read_bytes()).hexdigest()
     return vocab, tokenizer.do_lower_case, tokenizer.max_seq_length
@@ -117,7 +116,7 @@ def plot_scores(scored: pd.DataFrame, min_prob_real: float):
     real_ax.set(xlabel="prob_real (realism model)",
                 title=f"Realism: {above} passing candidate(s) above {min_prob_real:g}")
     bin_ax.set(xticks=[0, 1, 2, 3], xlabel="expected_rating_bin  Σk·p_k  (0-3)", title="Expected rating bin")
-    real_ax.legend(fontsize="small", loc="upper left")
+    real_ax.legend(fontsize="small", loc="upper center")
     bin_ax.legend(fontsize="small", loc="upper right")
     fig.tight_layout()
     return fig
