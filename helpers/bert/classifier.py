@@ -171,7 +171,7 @@ def thread_groups(df: pd.DataFrame, thread_col: str = "submission_id", comment_c
     return connected_components(graph, directed=False)[1][threads]
 
 
-def split_by_thread(df: pd.DataFrame, test_fraction: float = 0.2, seed: int = 0, label_col: str | None = "label",
+def split_by_thread(df: pd.DataFrame, test_fraction: float, seed: int = 0, label_col: str | None = "label",
                     thread_col: str = "submission_id", comment_col: str = "comment_id") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Train and test rows such that no thread and no comment is on both sides.
 
@@ -285,7 +285,7 @@ def balanced_class_weight(labels, num_labels: int) -> dict[int, float]:
     return {k: float(len(labels) / (present.sum() * c)) if c else 0.0 for k, c in enumerate(counts)}
 
 
-def build_classifier(encoder, num_labels: int, dropout: float = 0.1, seed: int = 0):
+def build_classifier(encoder, num_labels: int, *, dropout: float, seed: int = 0):
     """Encoder + dropout + dense head on `pooled_output`; outputs logits."""
     import tensorflow as tf
 
@@ -298,7 +298,7 @@ def build_classifier(encoder, num_labels: int, dropout: float = 0.1, seed: int =
     return keras.Model(inputs, logits, name="bert_classifier")
 
 
-def warmup_decay(peak: float, total_steps: int, warmup_fraction: float = 0.1):
+def warmup_decay(peak: float, total_steps: int, warmup_fraction: float):
     """Learning rate rising linearly to `peak` over the warm-up, then falling linearly to 0."""
     import tensorflow as tf
 
@@ -486,7 +486,7 @@ def token_lengths(features: dict) -> pd.Series:
     return pd.Series(features["input_mask"].sum(axis=1), name="tokens")
 
 
-def binary_metrics(y_true, p_real, threshold: float = 0.5) -> dict:
+def binary_metrics(y_true, p_real, threshold: float) -> dict:
     """Metrics that do not reward always answering the majority class, plus that baseline."""
     from sklearn import metrics
 

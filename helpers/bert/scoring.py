@@ -1,7 +1,7 @@
 """Scoring candidate replies with the two exported BERT classifiers (notebook 07).
 
     scorer = Scorer(paths.file("bert_realism"), paths.file("bert_upvotes"))
-    scored = scorer.score(candidates, comment_col="comment", reply_col="candidate")
+    scored = scorer.score(candidates, comment_col="comment", reply_col="candidate", batch_size=config.batch_size)
 
 adds `prob_real` (realism classifier), `p0..p3` (upvote rating bins) and
 `expected_rating_bin` = sum over k of k * p_k. Both classifiers are loaded once. Pairs are
@@ -56,8 +56,8 @@ class Scorer:
         """Both classifiers' probabilities for already tokenized inputs."""
         return self.realism.forward(realism_inputs), self.upvotes.forward(upvote_inputs)
 
-    def score(self, df: pd.DataFrame, comment_col: str = "comment", reply_col: str = "candidate",
-              batch_size: int = 64, progress: bool = True, sort_by_length: bool = True) -> pd.DataFrame:
+    def score(self, df: pd.DataFrame, comment_col: str = "comment", reply_col: str = "candidate", *,
+              batch_size: int, progress: bool = True, sort_by_length: bool = True) -> pd.DataFrame:
         """`df` plus prob_real, p0..p3 and expected_rating_bin (NaN for rows with no reply text).
         Batches are formed by length unless `sort_by_length` is False (arrival order)."""
         from tqdm.auto import tqdm

@@ -59,7 +59,7 @@ def trained(tmp_path_factory):
 
 
 def test_classifier_learns_a_separable_synthetic_task(trained):
-    metrics = bc.binary_metrics(trained["test"].label, trained["proba"][:, 1])
+    metrics = bc.binary_metrics(trained["test"].label, trained["proba"][:, 1], threshold=0.5)
     assert metrics["roc_auc"] > 0.9, metrics
     assert metrics["balanced_accuracy"] > 0.8, metrics
 
@@ -244,18 +244,18 @@ def test_a_backup_from_other_data_or_another_model_is_not_resumed(tmp_path, caps
                 raise KeyboardInterrupt("runtime disconnected")
 
     with pytest.raises(KeyboardInterrupt):
-        bc.train(bc.build_classifier(bc.load_encoder(str(enc))[0], 2), (x, y), config(epochs=3),
+        bc.train(bc.build_classifier(bc.load_encoder(str(enc))[0], 2, dropout=0.1), (x, y), config(epochs=3),
                  backup_dir=backup, callbacks=[Disconnect()])
     assert list(backup.rglob("*.index"))
     capsys.readouterr()
     other = synthetic_pairs(150, seed=1)  # the data changed meanwhile
     x2, y2 = tokenizer.encode(other.comment, other.reply), other.label
     with pytest.raises(KeyboardInterrupt):
-        history = bc.train(bc.build_classifier(bc.load_encoder(str(enc))[0], 2), (x2, y2), config(epochs=3),
+        history = bc.train(bc.build_classifier(bc.load_encoder(str(enc))[0], 2, dropout=0.1), (x2, y2), config(epochs=3),
                            backup_dir=backup, callbacks=[Disconnect()])
     assert "not resumed" in capsys.readouterr().out  # it started at epoch 0 (the Disconnect hit epoch 1 again)
     # a classifier of another shape (3 labels): no restore error, a fresh start
-    history = bc.train(bc.build_classifier(bc.load_encoder(str(enc))[0], 3), (x2, np.asarray(y2) + (np.arange(len(y2)) % 3 == 0)),
+    history = bc.train(bc.build_classifier(bc.load_encoder(str(enc))[0], 3, dropout=0.1), (x2, np.asarray(y2) + (np.arange(len(y2)) % 3 == 0)),
                        config(epochs=2), backup_dir=backup)
     assert history.epoch == [0, 1] and "not resumed" in capsys.readouterr().out
     assert not backup.exists()
