@@ -4,12 +4,12 @@ import math
 import matplotlib
 
 matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
-from helpers.bert import classifier as bc  # noqa: E402
-from helpers.bert import scoring  # noqa: E402
-from helpers.core import reddit_terms  # noqa: E402
+from helpers.bert import classifier as bc
+from helpers.bert import scoring
+from helpers.core import reddit_terms
 
 
 class History:
@@ -29,7 +29,7 @@ def test_training_plot_shows_held_out_loss_beside_training_on_whole_epochs_again
     ax = fig.axes[0]
     assert ax.get_title() == "Rating bins: loss" and ax.get_ylabel().startswith("loss")
     assert legend(ax) == ["training rows", "held-out threads", "chance: ln 4 = 1.39"]
-    chance = [line for line in ax.get_lines() if line.get_linestyle() == "--"][0]
+    chance = next(line for line in ax.get_lines() if line.get_linestyle() == "--")
     assert chance.get_ydata()[0] == math.log(4) and ax.get_ylim()[1] > math.log(4)
     assert list(ax.get_lines()[0].get_xdata()) == [3, 4, 5]  # epochs counted from 1, a resumed run where it resumed
     ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]

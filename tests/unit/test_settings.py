@@ -5,7 +5,14 @@ import pytest
 from helpers.bert.config import ScoringConfig, TrainingConfig
 from helpers.core import runtime
 from helpers.core.config import StageConfig
-from helpers.core.settings import PROFILE_NAMES, PROFILES, Settings, SettingsError, make_settings, resolve_profile
+from helpers.core.settings import (
+    PROFILE_NAMES,
+    PROFILES,
+    Settings,
+    SettingsError,
+    make_settings,
+    resolve_profile,
+)
 from helpers.gpt2.sampling_config import SamplingConfig
 from helpers.live.comments_config import CommentsConfig
 
@@ -42,11 +49,11 @@ def test_stage_settings_left_settings():
 def test_profile_values_are_kept():
     """The values the profiles had before the configs (a rerun gives the same outputs)."""
     assert SamplingConfig.for_profile("colab").candidates_per_comment == 10
-    assert SamplingConfig.for_profile("tiny").as_dict() == dict(
-        candidates_per_comment=4, max_reply_tokens=64, temperature=0.7, top_k=40, top_p=0.0, keep_unfinished=False,
-        fake_comments=160)
+    assert SamplingConfig.for_profile("tiny").as_dict() == {
+        "candidates_per_comment": 4, "max_reply_tokens": 64, "temperature": 0.7, "top_k": 40, "top_p": 0.0,
+        "keep_unfinished": False, "fake_comments": 160}
     assert (TrainingConfig.for_profile("tiny").batch_size, TrainingConfig.for_profile("tiny").epochs) == (16, 5)
-    assert ScoringConfig.for_profile("colab").as_dict() == dict(min_prob_real=0.9, max_chars=1000, batch_size=32)
+    assert ScoringConfig.for_profile("colab").as_dict() == {"min_prob_real": 0.9, "max_chars": 1000, "batch_size": 32}
 
 
 def test_parameter_overrides_profile_and_none_keeps_default():
