@@ -23,7 +23,7 @@ $(VENV)/.installed: requirements-dev.txt pyproject.toml
 # The tiny realism model (rightly) rates the tiny GPT-2's replies as fake, so the demo lowers the
 # realism bar and approves every proposal to show review and posting; DRY_RUN stays on: nothing is posted.
 demo: setup
-	BOT_DRIVE_ROOT=$(DRIVE) $(BIN)/python -m helpers.core.runner --profile tiny -p MIN_PROB_REAL 0.0 -p APPROVE_ALL True
+	@BOT_DRIVE_ROOT=$(DRIVE) $(BIN)/python -m helpers.core.runner --profile tiny -p MIN_PROB_REAL 0.0 -p APPROVE_ALL True
 
 # pytest exits 5 when it collects no tests: say so and fail rather than pass silently.
 # All tiers: the layering contracts (import-linter), the unit tests, the notebook tests and nbval.

@@ -43,6 +43,7 @@ import pandas as pd
 
 from helpers.core import reddit_terms
 from helpers.bert import classifier as bc
+from helpers.bert.config import TrainingConfig
 from helpers.sources import sample as sample_data
 from helpers.bert import scoring
 from helpers.models import tiny_bert
@@ -113,7 +114,7 @@ def bert_base(args) -> None:
     if not (exported / "upvotes" / "saved_model.pb").is_file():
         encoder, vocab, lower = bc.load_encoder(str(encoder_dir))
         for name, labels in (("realism", bc.REALISM_LABELS), ("upvotes", bc.UPVOTE_LABELS)):
-            bc.export(bc.build_classifier(encoder, len(labels)), bc.PairTokenizer(vocab, lower, args.max_seq_length),
+            bc.export(bc.build_classifier(encoder, len(labels), dropout=0.1), bc.PairTokenizer(vocab, lower, args.max_seq_length),
                       labels, exported / name)
     scorer = scoring.Scorer(exported / "realism", exported / "upvotes")
     features = scorer.realism.tokenizer.encode(df.comment, df.candidate)
@@ -158,15 +159,14 @@ def bert_base(args) -> None:
         rates = {}
         for name in ("former", "bucketed"):
             encoder, _, _ = bc.load_encoder(str(encoder_dir))
-            model = bc.build_classifier(encoder, 2)
+            model = bc.build_classifier(encoder, 2, dropout=0.1)
             timer = EpochTimes()
             kw = dict(epochs=args.train_epochs, batch_size=args.train_batch_size, learning_rate=2e-5)
             if name == "former":
                 former_train(model, x, y, callbacks=[timer], **kw)
             else:
-                original_fit = model.fit
-                model.fit = lambda *a, **k: original_fit(*a, **k, callbacks=[timer])
-                bc.train(model, x, y, verbose=0, **kw)
+                config = TrainingConfig.for_profile("colab", **kw, balance_classes=False)
+                bc.train(model, (x, y), config, callbacks=[timer])
             rates[name] = len(subset) / min(timer.times[1:])
             print(f"  training {name:8s}: epoch times {', '.join(f'{t:.0f} s' for t in timer.times)}", flush=True)
         print(f"\ntraining, {len(subset)} rows, batch {args.train_batch_size} (an epoch after the first); {load()}")
@@ -200,7 +200,7 @@ def main() -> None:
         encoder_dir = tiny_bert.build_encoder(tmp / "encoder", tiny_bert.build_vocab(bodies, size=30522), seed=0, **SMALL_BERT)
         encoder, vocab, lower = bc.load_encoder(str(encoder_dir))
         for name, labels in (("realism", bc.REALISM_LABELS), ("upvotes", bc.UPVOTE_LABELS)):
-            model = bc.build_classifier(encoder, len(labels))
+            model = bc.build_classifier(encoder, len(labels), dropout=0.1)
             bc.export(model, bc.PairTokenizer(vocab, lower, args.max_seq_length), labels, tmp / name)
         scorer = scoring.Scorer(tmp / "realism", tmp / "upvotes")
         print(f"built and exported small-BERT-shaped classifiers in {time.perf_counter() - start:.1f} s; "

@@ -44,7 +44,7 @@ PARAMETERS = {  # per notebook, on top of the colab profile
     "03_generate_fakes": dict(FAKE_COMMENTS=2, CANDIDATES_PER_COMMENT=2, MAX_REPLY_TOKENS=8, KEEP_UNFINISHED=True),
     "04_bert_realism": dict(EPOCHS=1, TRAIN_ROWS=32, MAX_SEQ_LENGTH=32),
     "05_bert_upvotes": dict(EPOCHS=1, TRAIN_ROWS=32, MAX_SEQ_LENGTH=32),
-    "06_generate_candidates": dict(SOURCE="sample", CANDIDATES=2, MAX_REPLY_TOKENS=8, KEEP_UNFINISHED=True),
+    "06_generate_candidates": dict(SOURCE="sample", CANDIDATES_PER_COMMENT=2, MAX_REPLY_TOKENS=8, KEEP_UNFINISHED=True),
     "07_score_review_post": dict(MIN_PROB_REAL=0.0, APPROVE_ALL=True),
     "08_feedback": dict(SOURCE="sample"),
 }

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.core.exchange import atomic_folder
+from helpers.core.reddit_terms import DEFAULT_RATING_EDGES, bin_labels
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # tf-keras, as `import helpers` sets
 
@@ -170,7 +171,7 @@ def thread_groups(df: pd.DataFrame, thread_col: str = "submission_id", comment_c
     return connected_components(graph, directed=False)[1][threads]
 
 
-def split_by_thread(df: pd.DataFrame, test_fraction: float = 0.2, seed: int = 0, label_col: str | None = "label",
+def split_by_thread(df: pd.DataFrame, test_fraction: float, seed: int = 0, label_col: str | None = "label",
                     thread_col: str = "submission_id", comment_col: str = "comment_id") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Train and test rows such that no thread and no comment is on both sides.
 
@@ -284,7 +285,7 @@ def balanced_class_weight(labels, num_labels: int) -> dict[int, float]:
     return {k: float(len(labels) / (present.sum() * c)) if c else 0.0 for k, c in enumerate(counts)}
 
 
-def build_classifier(encoder, num_labels: int, dropout: float = 0.1, seed: int = 0):
+def build_classifier(encoder, num_labels: int, *, dropout: float, seed: int = 0):
     """Encoder + dropout + dense head on `pooled_output`; outputs logits."""
     import tensorflow as tf
 
@@ -297,7 +298,7 @@ def build_classifier(encoder, num_labels: int, dropout: float = 0.1, seed: int =
     return keras.Model(inputs, logits, name="bert_classifier")
 
 
-def warmup_decay(peak: float, total_steps: int, warmup_fraction: float = 0.1):
+def warmup_decay(peak: float, total_steps: int, warmup_fraction: float):
     """Learning rate rising linearly to `peak` over the warm-up, then falling linearly to 0."""
     import tensorflow as tf
 
@@ -317,12 +318,14 @@ def warmup_decay(peak: float, total_steps: int, warmup_fraction: float = 0.1):
     return WarmUpLinearDecay(peak, total_steps, int(warmup_fraction * total_steps))
 
 
-def train(model, features: dict, labels, *, epochs: int, batch_size: int, learning_rate: float,
-          warmup_fraction: float = 0.1, weight_decay: float = 0.01, class_weight: dict | None = None,
-          validation: tuple | None = None, seed: int = 0, verbose: int = 2, backup_dir=None,
-          extra_callbacks=()):
-    """Fine-tune `model` (all of it, encoder included) with AdamW and warm-up + linear decay;
-    returns the Keras history.
+def train(model, data: tuple, config, *, seed: int = 0, validation: tuple | None = None, backup_dir=None,
+          callbacks=()):
+    """Fine-tune `model` (all of it, encoder included) on `data` = (features, labels) with AdamW
+    and warm-up + linear decay, as `config` (a `helpers.bert.config.TrainingConfig`) says: epochs,
+    batch size, peak learning rate, warm-up, weight decay, and class weights that make every class
+    weigh alike when `balance_classes`. `validation` = (features, labels) is evaluated after each
+    epoch (`val_loss` in the history). Returns the Keras history; `history.class_weight` holds the
+    weights used (None when not balanced).
 
     With `backup_dir` (on Drive), Keras' BackupAndRestore saves weights, optimizer and epoch there
     after every epoch (one checkpoint, replaced each time) and deletes it when training ends; a
@@ -331,14 +334,18 @@ def train(model, features: dict, labels, *, epochs: int, batch_size: int, learni
     (saying so) and training starts afresh."""
     import tensorflow as tf
 
+    features, labels = data
+    epochs, batch_size, learning_rate = config.epochs, config.batch_size, config.learning_rate
+    warmup_fraction, weight_decay = config.warmup_fraction, config.weight_decay
     tf.keras.utils.set_random_seed(seed)
     labels = np.asarray(labels, dtype=np.int32)
+    class_weight = balanced_class_weight(labels, int(model.output_shape[-1])) if config.balance_classes else None
     steps = epochs * int(np.ceil(len(labels) / batch_size))
     optimizer = tf.keras.optimizers.AdamW(learning_rate=warmup_decay(learning_rate, steps, warmup_fraction),
                                           weight_decay=weight_decay, clipnorm=1.0)
     model.compile(optimizer=optimizer, loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
-    callbacks = list(extra_callbacks)
+    callbacks = list(callbacks)
     if backup_dir is not None:
         _claim_backup(Path(backup_dir), _backup_key(model, features, labels, epochs, batch_size, learning_rate,
                                                    warmup_fraction, weight_decay, class_weight, seed))
@@ -347,8 +354,9 @@ def train(model, features: dict, labels, *, epochs: int, batch_size: int, learni
     data = batched_dataset(features, labels, batch_size, seed=seed)
     if validation is not None:
         validation = batched_dataset(validation[0], validation[1], batch_size)
-    history = model.fit(data, epochs=epochs, class_weight=class_weight, validation_data=validation, verbose=verbose,
+    history = model.fit(data, epochs=epochs, class_weight=class_weight, validation_data=validation, verbose=2,
                         callbacks=callbacks)
+    history.class_weight = class_weight
     if backup_dir is not None:  # Keras deleted the checkpoint; the (empty) folders go too
         import shutil
 
@@ -478,7 +486,7 @@ def token_lengths(features: dict) -> pd.Series:
     return pd.Series(features["input_mask"].sum(axis=1), name="tokens")
 
 
-def binary_metrics(y_true, p_real, threshold: float = 0.5) -> dict:
+def binary_metrics(y_true, p_real, threshold: float) -> dict:
     """Metrics that do not reward always answering the majority class, plus that baseline."""
     from sklearn import metrics
 
@@ -527,61 +535,87 @@ def confusion_table(y_true, y_pred, labels) -> pd.DataFrame:
     return pd.DataFrame(cm, index=[f"true {l}" for l in labels], columns=[f"predicted {l}" for l in labels])
 
 
-def plot_history(history):
-    """Training loss (and validation loss when there is one) per epoch."""
-    import matplotlib.pyplot as plt
+def plot_history(history, title: str):
+    """Loss per epoch, training beside held-out (`val_loss`, when there is one), on whole epochs, with
+    the chance line: the loss of a classifier that gives every one of the K classes 1/K, ln K (with
+    balanced class weights too)."""
+    import math
 
-    fig, ax = plt.subplots(figsize=(5, 3))
-    for key, values in history.history.items():
-        if "loss" in key:
-            ax.plot(range(1, len(values) + 1), values, marker="o", label=key)
-    ax.set(xlabel="epoch", ylabel="loss", title="training")
-    ax.legend()
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    classes = int(history.model.output_shape[-1]) if getattr(history, "model", None) is not None else 2
+    epochs = [e + 1 for e in history.epoch]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    names = {"loss": "training rows", "val_loss": "held-out threads"}
+    for key, label in names.items():
+        if key in history.history:
+            ax.plot(epochs, history.history[key], marker="o", label=label)
+    ax.axhline(math.log(classes), color="grey", linestyle="--", label=f"chance: ln {classes} = {math.log(classes):.2f}")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(xlabel="epoch", ylabel="loss (cross-entropy)", title=title)
+    top = max([math.log(classes), *(v for k in names if k in history.history for v in history.history[k])])
+    ax.set_ylim(0, top * 1.15)  # the chance line clear of the top edge
+    ax.legend(loc="lower left")
     fig.tight_layout()
     return fig
 
 
+def _roc(ax, hit, p, label):
+    """One ROC curve with its AUC in the legend (nothing when one class is missing)."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    if 0 < hit.sum() < len(hit):
+        fpr, tpr, _ = roc_curve(hit, p)
+        ax.plot(fpr, tpr, label=f"{label} (AUC {roc_auc_score(hit, p):.2f})")
+
+
 def plot_realism(y_true, p_real, labels=REALISM_LABELS):
-    """ROC curve, and the histogram of predicted prob_real for real and for fake replies."""
+    """ROC curve (AUC in the legend), and the histogram of predicted prob_real for real and for fake replies."""
     import matplotlib.pyplot as plt
-    from sklearn.metrics import roc_curve
 
     y_true, p_real = np.asarray(y_true, int), np.asarray(p_real)
     fig, (roc, hist) = plt.subplots(1, 2, figsize=(10, 4))
-    if len(np.unique(y_true)) == 2:
-        fpr, tpr, _ = roc_curve(y_true, p_real)
-        roc.plot(fpr, tpr, label="classifier")
-    roc.plot([0, 1], [0, 1], "--", color="grey", label="chance")
-    roc.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (real = positive)")
-    roc.legend()
+    _roc(roc, y_true == 1, p_real, "realism classifier")
+    roc.plot([0, 1], [0, 1], "--", color="grey", label="chance (AUC 0.50)")
+    roc.set(xlabel="false positive rate (fakes taken for real)", ylabel="true positive rate (real taken for real)",
+            title="Held-out threads: ROC, real = positive")
+    roc.legend(loc="lower right")
     bins = np.linspace(0, 1, 21)
     for k, label in enumerate(labels):
-        hist.hist(p_real[y_true == k], bins=bins, alpha=0.6, density=True, label=f"{label} replies")
-    hist.set(xlabel="predicted prob_real", ylabel="density", title="predicted probability per class")
+        hist.hist(p_real[y_true == k], bins=bins, alpha=0.6, density=True, label=f"{label} replies ({(y_true == k).sum()})")
+    hist.set(xlim=(0, 1), xlabel="predicted prob_real", ylabel="density",
+             title="Held-out threads: prob_real of real and of fake replies")
     hist.legend()
     fig.tight_layout()
     return fig
 
 
-def plot_upvotes(y_true, proba: np.ndarray, scores=None, labels=UPVOTE_LABELS):
-    """One-vs-rest ROC curve per rating bin, and expected bin against the real reply score."""
+def plot_upvotes(y_true, proba: np.ndarray, scores=None, edges=DEFAULT_RATING_EDGES):
+    """One-vs-rest ROC curve per rating bin (its score range and AUC in the legend), and the expected
+    bin against the real reply score (Spearman's rank correlation in the title)."""
     import matplotlib.pyplot as plt
-    from sklearn.metrics import roc_curve
+    from matplotlib.ticker import FuncFormatter
+    from scipy.stats import spearmanr
 
     y_true = np.asarray(y_true, int)
-    fig, axes = plt.subplots(1, 2 if scores is not None else 1, figsize=(10 if scores is not None else 5, 4), squeeze=False)
+    fig, axes = plt.subplots(1, 2 if scores is not None else 1, figsize=(11 if scores is not None else 5.5, 4),
+                             squeeze=False)
     roc = axes[0, 0]
-    for k, label in enumerate(labels):
-        hit = y_true == k
-        if 0 < hit.sum() < len(hit):
-            fpr, tpr, _ = roc_curve(hit, proba[:, k])
-            roc.plot(fpr, tpr, label=f"bin {label}")
-    roc.plot([0, 1], [0, 1], "--", color="grey", label="chance")
-    roc.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC, one bin vs the rest")
-    roc.legend()
+    for k, label in enumerate(bin_labels(edges)[: proba.shape[1]]):
+        _roc(roc, y_true == k, proba[:, k], label)
+    roc.plot([0, 1], [0, 1], "--", color="grey", label="chance (AUC 0.50)")
+    roc.set(xlabel="false positive rate", ylabel="true positive rate",
+            title="Held-out threads: ROC, each rating bin vs the rest")
+    roc.legend(loc="lower right", fontsize="small")
     if scores is not None:
         ax = axes[0, 1]
-        ax.scatter(np.asarray(scores, float), expected_value(proba), s=8, alpha=0.5)
-        ax.set(xscale="symlog", xlabel="real reply score", ylabel="expected bin  sum k p_k", title="expected bin vs real score")
+        scores, expected = np.asarray(scores, float), expected_value(proba)
+        rho = spearmanr(expected, scores).statistic if len(scores) > 1 else float("nan")
+        ax.scatter(scores, expected, s=8, alpha=0.5)
+        ax.set_xscale("symlog")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # -10, 0, 10, 100 (not -10^1)
+        ax.set( ylim=(-0.05, proba.shape[1] - 1 + 0.05), xlabel="real reply score (symlog)",
+               ylabel="expected rating bin  Σk·p_k", title=f"Expected bin vs real score (Spearman ρ = {rho:.2f})")
     fig.tight_layout()
     return fig

@@ -1,7 +1,7 @@
 """Scoring candidate replies with the two exported BERT classifiers (notebook 07).
 
     scorer = Scorer(paths.file("bert_realism"), paths.file("bert_upvotes"))
-    scored = scorer.score(candidates, comment_col="comment", reply_col="candidate")
+    scored = scorer.score(candidates, comment_col="comment", reply_col="candidate", batch_size=config.batch_size)
 
 adds `prob_real` (realism classifier), `p0..p3` (upvote rating bins) and
 `expected_rating_bin` = sum over k of k * p_k. Both classifiers are loaded once. Pairs are
@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 
 from helpers.bert.classifier import Classifier, PairTokenizer, length_batches
-
 
 
 def _tokenizer_key(tokenizer: PairTokenizer) -> tuple:
@@ -57,8 +56,8 @@ class Scorer:
         """Both classifiers' probabilities for already tokenized inputs."""
         return self.realism.forward(realism_inputs), self.upvotes.forward(upvote_inputs)
 
-    def score(self, df: pd.DataFrame, comment_col: str = "comment", reply_col: str = "candidate",
-              batch_size: int = 64, progress: bool = True, sort_by_length: bool = True) -> pd.DataFrame:
+    def score(self, df: pd.DataFrame, comment_col: str = "comment", reply_col: str = "candidate", *,
+              batch_size: int, progress: bool = True, sort_by_length: bool = True) -> pd.DataFrame:
         """`df` plus prob_real, p0..p3 and expected_rating_bin (NaN for rows with no reply text).
         Batches are formed by length unless `sort_by_length` is False (arrival order)."""
         from tqdm.auto import tqdm
@@ -95,3 +94,29 @@ class Scorer:
 
     def __repr__(self) -> str:
         return f"Scorer(realism={self.realism!r}, upvotes={self.upvotes!r}, shared_tokens={self.shared_tokens})"
+
+
+def plot_scores(scored: pd.DataFrame, min_prob_real: float):
+    """Histograms of prob_real (0-1, with the `min_prob_real` threshold) and expected_rating_bin (0-3)
+    on fixed axes, stacked: candidates that passed the guards and those a guard rejected (`guards`
+    column: "" when passed)."""
+    import matplotlib.pyplot as plt
+
+    passed = scored["guards"].fillna("") == "" if "guards" in scored.columns else pd.Series(True, index=scored.index)
+    groups = [(scored[passed], f"passed the guards ({int(passed.sum())})", "tab:blue"),
+              (scored[~passed], f"rejected by a guard ({int((~passed).sum())})", "tab:grey")]
+    above = int((scored.loc[passed, "prob_real"] > min_prob_real).sum())
+    fig, (real_ax, bin_ax) = plt.subplots(1, 2, figsize=(11, 3.5))
+    for ax, col, top, bins in ((real_ax, "prob_real", 1.0, np.linspace(0, 1, 21)),
+                               (bin_ax, "expected_rating_bin", 3.0, np.linspace(0, 3, 25))):
+        ax.hist([g[col].clip(0, top) for g, _, _ in groups], bins=bins, stacked=True,
+                label=[label for _, label, _ in groups], color=[color for _, _, color in groups])
+        ax.set(xlim=(0, top), ylabel="candidates")
+    real_ax.axvline(min_prob_real, color="red", linestyle="--", label=f"MIN_PROB_REAL {min_prob_real:g}")
+    real_ax.set(xlabel="prob_real (realism model)",
+                title=f"Realism: {above} passing candidate(s) above {min_prob_real:g}")
+    bin_ax.set(xticks=[0, 1, 2, 3], xlabel="expected_rating_bin  Σk·p_k  (0-3)", title="Expected rating bin")
+    real_ax.legend(fontsize="small", loc="upper center")
+    bin_ax.legend(fontsize="small", loc="upper right")
+    fig.tight_layout()
+    return fig

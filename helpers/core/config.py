@@ -27,15 +27,16 @@ class ConfigError(ValueError):
     """An unknown setting, or a value of the wrong type; the message says what to type."""
 
 
-def setting(doc: str, default=NO_DEFAULT, **profiles):
+def setting(doc: str, default=NO_DEFAULT, choices: tuple = (), **profiles):
     """A config field: `doc` (one line shown beside the value), the value for each profile by name
-    (`colab=..., tiny=...`), and `default` for profiles not named."""
+    (`colab=..., tiny=...`), `default` for profiles not named, and the only values it takes
+    (`choices`), if it has such a list."""
     if default is NO_DEFAULT and not profiles:
         raise TypeError("a setting needs a default or a value per profile")
     first = default if default is not NO_DEFAULT else next(iter(profiles.values()))
     if isinstance(first, (list, dict, set)):
         raise TypeError("settings are frozen: use a tuple or a string, not a list, dict or set")
-    return field(default=first, metadata={"doc": doc, "profiles": profiles, "default": default})
+    return field(default=first, metadata={"doc": doc, "profiles": profiles, "default": default, "choices": tuple(choices)})
 
 
 def _kind(hint):
@@ -93,13 +94,21 @@ class StageConfig:
             if value is None:
                 value = cls.profile_value(name, profile)
             values[name] = check_value(name, value, hints[name])
+            choices = {f.name: f for f in fields(cls)}[name].metadata.get("choices")
+            if choices and values[name] not in choices:
+                raise ConfigError(f"{name.upper()} must be one of {', '.join(map(repr, choices))} "
+                                  f"(or None for the profile's value), got {values[name]!r}")
         return cls(**values)
+
+    @classmethod
+    def given(cls, namespace: dict) -> dict:
+        """The values a notebook's parameters give (by field name): each field's name in capitals."""
+        return {f.name: namespace[f.name.upper()] for f in fields(cls) if f.name.upper() in namespace}
 
     @classmethod
     def from_notebook(cls, namespace: dict, profile: str, **extra):
         """The config from a notebook's parameters: each field's name in capitals, None = the profile's value."""
-        given = {f.name: namespace[f.name.upper()] for f in fields(cls) if f.name.upper() in namespace}
-        return cls.for_profile(profile, **{**given, **extra})
+        return cls.for_profile(profile, **{**cls.given(namespace), **extra})
 
     @classmethod
     def docs(cls) -> dict[str, str]:

@@ -1,4 +1,11 @@
-"""The run context a notebook gets from `helpers.setup()`: Drive paths, settings, summary."""
+"""The run context a notebook gets from `helpers.setup()`: Drive paths, settings, summary.
+
+    settings = ctx.configure(PROFILE, globals())                       # run-wide: SEED, SUBREDDITS, ...
+    sampling = ctx.use(SamplingConfig.from_notebook(globals(), settings.profile))   # a stage's config
+    ctx.settings_table()                                               # every value used, with its doc
+
+Every value of the run settings and of each config `use`d goes into the summary's `settings`.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -8,6 +15,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 
 from helpers.core import manifest, runtime
+from helpers.core.config import StageConfig
 from helpers.core.exchange import write_json
 from helpers.core.paths import NOTEBOOKS, Paths
 from helpers.core.settings import Settings, as_dict, make_settings
@@ -36,15 +44,42 @@ class RunContext:
         self.notebook = notebook
         self.paths = Paths(root)
         self.settings: Settings | None = None
+        self.configs: list[StageConfig] = []
         self.started = datetime.now(timezone.utc)
         self.counts: dict[str, int] = {}
         self.timings: dict[str, float] = {}
         self.metrics: dict[str, float] = {}
 
-    def configure(self, profile: str | None = None, **params) -> Settings:
-        """Build this run's settings from the profile and the notebook's parameters."""
-        self.settings = make_settings(profile, **params)
+    def configure(self, profile: str | None = None, namespace: dict | None = None, **params) -> Settings:
+        """This run's settings from the profile and the notebook's parameters: those in `namespace`
+        (the notebook's `globals()`) named like a field in capitals, and `params` by field name."""
+        given = {} if namespace is None else {k: v for k, v in Settings.given(namespace).items() if k != "profile"}
+        self.settings = make_settings(profile, **{**given, **params})
         return self.settings
+
+    def use(self, config: StageConfig) -> StageConfig:
+        """Record a stage config of this run (its values go into the summary) and return it."""
+        others = [c for c in self.configs if type(c) is not type(config)]
+        clash = {k for c in [self.settings, *others] if c for k, v in c.as_dict().items() if getattr(config, k, v) != v}
+        if clash:
+            raise ValueError(f"{type(config).__name__} sets {', '.join(sorted(clash))} differently from a config "
+                             "already used in this run")
+        self.configs = [*others, config]
+        return config
+
+    def values(self) -> dict:
+        """Every setting of this run: the run settings and the configs used."""
+        out = as_dict(self.settings) if self.settings else {}
+        for config in self.configs:
+            out.update(config.as_dict())
+        return out
+
+    def settings_table(self):
+        """The run's settings and configs as one table (setting, value, what it is) for display."""
+        import pandas as pd
+
+        parts = [c.table() for c in ([self.settings] if self.settings else []) + self.configs]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["setting", "value", "what it is"])
 
     @contextlib.contextmanager
     def timer(self, step: str):
@@ -64,7 +99,7 @@ class RunContext:
             "counts": self.counts,
             "timings": self.timings,
             "metrics": self.metrics,
-            "settings": as_dict(self.settings) if self.settings else None,
+            "settings": self.values() if self.settings or self.configs else None,
             "python": platform.python_version(),
             "packages": package_versions(),
             **({"prepared_set": prepared} if (prepared := manifest.seen()) else {}),
@@ -86,7 +121,5 @@ def setup(notebook: str) -> RunContext:
 
 
 def settings_table(settings: Settings):
-    """The settings as a two-column table for display."""
-    import pandas as pd
-
-    return pd.DataFrame({"setting": list(as_dict(settings)), "value": [str(v) for v in as_dict(settings).values()]})
+    """The settings as a table (setting, value, what it is) for display."""
+    return settings.table()

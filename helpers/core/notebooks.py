@@ -97,6 +97,52 @@ def _literal_assignments(source: str) -> str | None:
     return None
 
 
+TITLE_RE = re.compile(r"^# (\d\d) · \S")  # "# 03 · Generate fake replies ...": one style for the series
+FORM_TYPE_RE = re.compile(r'#@param\s*(\[.*\])?\s*(\{.*\})?\s*$')
+
+
+def title_problems(name: str, source: str) -> list[str]:
+    """A numbered notebook's title is "# NN · What it does", NN its number."""
+    number = name.split("_", 1)[0]
+    if not number.isdigit():
+        return []
+    match = TITLE_RE.match(source)
+    if not match or match.group(1) != number:
+        return [f'the title must read "# {number} · <what it does>" (one style for the series)']
+    return []
+
+
+def parameter_problems(source: str) -> list[str]:
+    """Each parameter a Colab form field (`#@param` with a type or a list of choices), None (the
+    profile's value) written as a raw field, and every line one that papermill's own parser reads
+    (a second "=" on a line, even in its comment, makes papermill skip the parameter)."""
+    from papermill.translators import PythonTranslator
+
+    problems = []
+    lines = source.splitlines()
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []  # reported by _literal_assignments
+    names = []
+    for stmt in tree.body:
+        if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
+            continue
+        name, line = stmt.targets[0].id, lines[stmt.lineno - 1]
+        names.append(name)
+        form = FORM_TYPE_RE.search(line)
+        if not form or not (form.group(1) or "type:" in (form.group(2) or "")):
+            problems.append(f"{name} is not a Colab form field: end its line with #@param {{type:...}} or #@param [choices]")
+        elif isinstance(stmt.value, ast.Constant) and stmt.value.value is None and 'type:"raw"' not in line:
+            problems.append(f'{name} = None (the profile\'s value) must be a raw field: #@param {{type:"raw"}}')
+    parsed = {p.name for p in PythonTranslator.inspect({"source": source})}
+    unread = [n for n in names if n not in parsed]
+    if unread:
+        problems.append(f"papermill's parser skips {', '.join(unread)} (a second '=' on the line?): keep the comment "
+                        "on the next line, without '='")
+    return problems
+
+
 def check(path: Path | str) -> list[str]:
     """Problems with one notebook (empty when it follows the conventions)."""
     path = Path(path)
@@ -121,6 +167,8 @@ def check(path: Path | str) -> list[str]:
         problems.append("cell 0 must be markdown starting with an H1 title")
     elif badge(name) not in title.source:
         problems.append("cell 0 lacks the generated Open in Colab badge (run `python -m helpers.core.notebooks --fix`)")
+    if title.cell_type == "markdown":
+        problems += title_problems(name, title.source)
     if setup_md.cell_type != "markdown" or not setup_md.source.startswith("## Setup"):
         problems.append("cell 1 must be the '## Setup' heading")
     if setup_code.cell_type != "code" or setup_code.source != setup_source(name):
@@ -131,6 +179,7 @@ def check(path: Path | str) -> list[str]:
         wrong = _literal_assignments(params.source)
         if wrong:
             problems.append(f"parameters cell: {wrong}")
+        problems += [f"parameters cell: {p}" for p in parameter_problems(params.source)]
     if "PROFILE" not in params.source:
         problems.append("the parameters cell must have a PROFILE parameter")
     if derived.cell_type != "code" or "ctx.configure(" not in derived.source:

@@ -83,7 +83,7 @@ def stop_files(stop_path: Path) -> list[Path]:
 
 
 # ----- selection -----
-def select_replies(scored: pd.DataFrame, *, min_prob_real: float = 0.9, max_chars: int = 1000,
+def select_replies(scored: pd.DataFrame, *, min_prob_real: float, max_chars: int,
                    reply_col: str = "candidate") -> pd.DataFrame:
     """As the original: keep replies with prob_real above `min_prob_real` and shorter than
     `max_chars`, then the one with the highest expected rating bin per post."""

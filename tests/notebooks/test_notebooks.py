@@ -14,9 +14,31 @@ def test_there_are_notebooks():
     assert any(p.stem == "template" for p in ALL)
 
 
+# Parameters cells being rewritten on other branches (issue 21: every parameter a Colab form field that
+# papermill's parser reads): they fail those checks until the branches land; then drop them from here.
+FORMS_PENDING = {"01_pull_data": "branch arctic", "02_finetune_gpt2": "branch drive",
+                 "07_score_review_post": "branch posting (APPROVE_ALL)", "08_feedback": "branch reddit"}
+
+
+def form_problem(problem: str) -> bool:
+    return problem.startswith("parameters cell: ") and ("form field" in problem or "papermill" in problem)
+
+
 @pytest.mark.parametrize("path", ALL, ids=[p.stem for p in ALL])
 def test_notebook_follows_conventions(path):
-    assert notebooks.check(path) == []
+    problems = notebooks.check(path)
+    if path.stem in FORMS_PENDING:
+        problems = [p for p in problems if not form_problem(p)]
+    assert problems == []
+
+
+@pytest.mark.parametrize("path", [
+    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=f"parameters cell owned by {FORMS_PENDING[p.stem]}"))
+    if p.stem in FORMS_PENDING else p for p in ALL], ids=[p.stem for p in ALL])
+def test_every_parameter_is_a_form_field_that_papermill_reads(path):
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assert notebooks.parameter_problems(cell.source) == []
 
 
 @pytest.mark.parametrize("path", ALL, ids=[p.stem for p in ALL])

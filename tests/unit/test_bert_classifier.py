@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from helpers.bert import classifier as bc
+from helpers.bert.config import TrainingConfig
 from helpers.core import settings
 from helpers.models import tiny_bert
 from helpers.core.paths import Paths
@@ -18,6 +19,11 @@ from helpers.core.paths import Paths
 POSITIVE = "great thanks love agree awesome nice".split()
 NEGATIVE = "terrible wrong hate disagree awful bad".split()
 FILLER = "the a of and to it is that was this for you on with".split()
+
+
+def config(epochs: int):
+    """The training settings these tests use: 32 pairs per step, a learning rate for tiny models, no class weights."""
+    return TrainingConfig.for_profile("tiny", epochs=epochs, batch_size=32, learning_rate=3e-3, balance_classes=False)
 
 
 def synthetic_pairs(n: int, seed: int = 0) -> pd.DataFrame:
@@ -44,8 +50,7 @@ def trained(tmp_path_factory):
     train, test = bc.split_by_thread(df, 0.25, seed=0)
     model = bc.build_classifier(encoder, 2, dropout=0.0)
     # The tiny model sits on a plateau for 1-3 epochs, longer or shorter with the batch order: 6 epochs.
-    history = bc.train(model, tokenizer.encode(train.comment, train.reply), train.label, epochs=6, batch_size=32,
-                       learning_rate=3e-3, verbose=0)
+    history = bc.train(model, (tokenizer.encode(train.comment, train.reply), train.label), config(epochs=6))
     features = tokenizer.encode(test.comment, test.reply)
     proba = bc.predict_proba(model, features)
     path = bc.export(model, tokenizer, bc.REALISM_LABELS, root / "export")
@@ -54,7 +59,7 @@ def trained(tmp_path_factory):
 
 
 def test_classifier_learns_a_separable_synthetic_task(trained):
-    metrics = bc.binary_metrics(trained["test"].label, trained["proba"][:, 1])
+    metrics = bc.binary_metrics(trained["test"].label, trained["proba"][:, 1], threshold=0.5)
     assert metrics["roc_auc"] > 0.9, metrics
     assert metrics["balanced_accuracy"] > 0.8, metrics
 
@@ -239,19 +244,19 @@ def test_a_backup_from_other_data_or_another_model_is_not_resumed(tmp_path, caps
                 raise KeyboardInterrupt("runtime disconnected")
 
     with pytest.raises(KeyboardInterrupt):
-        bc.train(bc.build_classifier(bc.load_encoder(str(enc))[0], 2), x, y, epochs=3, batch_size=32,
-                 learning_rate=3e-3, verbose=0, backup_dir=backup, extra_callbacks=[Disconnect()])
+        bc.train(bc.build_classifier(bc.load_encoder(str(enc))[0], 2, dropout=0.1), (x, y), config(epochs=3),
+                 backup_dir=backup, callbacks=[Disconnect()])
     assert list(backup.rglob("*.index"))
     capsys.readouterr()
     other = synthetic_pairs(150, seed=1)  # the data changed meanwhile
     x2, y2 = tokenizer.encode(other.comment, other.reply), other.label
     with pytest.raises(KeyboardInterrupt):
-        history = bc.train(bc.build_classifier(bc.load_encoder(str(enc))[0], 2), x2, y2, epochs=3, batch_size=32,
-                           learning_rate=3e-3, verbose=0, backup_dir=backup, extra_callbacks=[Disconnect()])
+        history = bc.train(bc.build_classifier(bc.load_encoder(str(enc))[0], 2, dropout=0.1), (x2, y2), config(epochs=3),
+                           backup_dir=backup, callbacks=[Disconnect()])
     assert "not resumed" in capsys.readouterr().out  # it started at epoch 0 (the Disconnect hit epoch 1 again)
     # a classifier of another shape (3 labels): no restore error, a fresh start
-    history = bc.train(bc.build_classifier(bc.load_encoder(str(enc))[0], 3), x2, np.asarray(y2) + (np.arange(len(y2)) % 3 == 0),
-                       epochs=2, batch_size=32, learning_rate=3e-3, verbose=0, backup_dir=backup)
+    history = bc.train(bc.build_classifier(bc.load_encoder(str(enc))[0], 3, dropout=0.1), (x2, np.asarray(y2) + (np.arange(len(y2)) % 3 == 0)),
+                       config(epochs=2), backup_dir=backup)
     assert history.epoch == [0, 1] and "not resumed" in capsys.readouterr().out
     assert not backup.exists()
 
@@ -277,12 +282,11 @@ def test_training_resumes_after_a_crash_from_one_backup_on_drive(tmp_path):
 
     model = bc.build_classifier(encoder, 2, dropout=0.0)
     with pytest.raises(KeyboardInterrupt):
-        bc.train(model, x, y, epochs=4, batch_size=32, learning_rate=3e-3, verbose=0, backup_dir=backup,
-                 extra_callbacks=[Disconnect()])
+        bc.train(model, (x, y), config(epochs=4), backup_dir=backup, callbacks=[Disconnect()])
     assert backup.is_dir() and len([p for p in backup.rglob("*.index")]) == 1  # one checkpoint kept
     encoder, _, _ = bc.load_encoder(str(enc))
     again = bc.build_classifier(encoder, 2, dropout=0.0)
-    history = bc.train(again, x, y, epochs=4, batch_size=32, learning_rate=3e-3, verbose=0, backup_dir=backup)
+    history = bc.train(again, (x, y), config(epochs=4), backup_dir=backup)
     assert history.epoch == [2, 3]  # only the missing epochs
     assert int(again.optimizer.iterations.numpy()) == 4 * int(np.ceil(len(y) / 32))  # the schedule carried on
     assert not backup.exists()  # removed once training finished

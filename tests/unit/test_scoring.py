@@ -22,7 +22,7 @@ def exported(tmp_path_factory):
     encoder, vocab, lower = bc.load_encoder(str(encoder_dir))  # shared: the heads differ
     for name, labels, max_len in (("realism", bc.REALISM_LABELS, 24), ("upvotes", bc.UPVOTE_LABELS, 24),
                                   ("upvotes_short", bc.UPVOTE_LABELS, 10)):
-        model = bc.build_classifier(encoder, len(labels), seed=len(out))
+        model = bc.build_classifier(encoder, len(labels), dropout=0.1, seed=len(out))
         out[name] = bc.export(model, bc.PairTokenizer(vocab, lower, max_len), labels, root / name)
     return out
 
@@ -85,7 +85,7 @@ def test_rows_without_a_reply_get_no_scores_and_are_counted(exported):
     assert out.loc[[1, 4], list(reddit_terms.SCORE_COLUMNS)].isna().all().all()
     assert out.drop(index=[1, 4])[list(reddit_terms.SCORE_COLUMNS)].notna().all().all()
     assert scorer.stats["empty_reply"] == 2 and scorer.stats["scored"] == 4
-    empty = scorer.score(df.iloc[:0], progress=False)
+    empty = scorer.score(df.iloc[:0], batch_size=4, progress=False)
     assert len(empty) == 0 and "expected_rating_bin" in empty.columns
 
 
@@ -105,4 +105,4 @@ def test_clear_errors(exported, tmp_path):
         scoring.Scorer(tmp_path / "models/bert_realism", exported["upvotes"])
     scorer = scoring.Scorer(exported["realism"], exported["upvotes"])
     with pytest.raises(KeyError, match="reply_text"):
-        scorer.score(candidates(3), reply_col="reply_text")
+        scorer.score(candidates(3), reply_col="reply_text", batch_size=4)

@@ -1,23 +1,75 @@
+import dataclasses
+
 import pytest
 
+from helpers.bert.config import ScoringConfig, TrainingConfig
 from helpers.core import runtime
-from helpers.core.settings import PROFILES, Settings, SettingsError, make_settings, resolve_profile
+from helpers.core.config import StageConfig
+from helpers.core.settings import (
+    PROFILE_NAMES,
+    PROFILES,
+    Settings,
+    SettingsError,
+    make_settings,
+    resolve_profile,
+)
+from helpers.gpt2.sampling_config import SamplingConfig
+from helpers.live.comments_config import CommentsConfig
+
+CONFIGS = (Settings, SamplingConfig, TrainingConfig, ScoringConfig, CommentsConfig)
 
 
-def test_profiles_define_every_setting():
-    names = set(Settings.__dataclass_fields__) - {"profile"}
-    for profile, values in PROFILES.items():
-        assert set(values) == names, profile
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.__name__)
+def test_every_setting_has_a_doc_and_a_value_on_every_profile(config):
+    for profile in PROFILE_NAMES:
+        values = config.for_profile(profile).as_dict()
+        assert set(values) == {f.name for f in dataclasses.fields(config)}
+    docs = config.docs()
+    assert all(docs.values()) and all("\n" not in doc and len(doc) < 120 for doc in docs.values()), docs
+
+
+def test_a_setting_lives_in_one_config():
+    """A field name in two configs would be read from one notebook parameter into both, and
+    written twice into the summary: each setting has one home."""
+    owners = {}
+    for config in CONFIGS:
+        for name in (f.name for f in dataclasses.fields(config)):
+            owners.setdefault(name, []).append(config.__name__)
+    shared = {k: v for k, v in owners.items() if len(v) > 1}
+    assert shared == {"batch_size": ["TrainingConfig", "ScoringConfig"]}  # 04/05 and 07: never in one notebook
+
+
+def test_stage_settings_left_settings():
+    """What moved into the sampling, training and scoring configs is no longer a run-wide setting."""
+    gone = {"bert_encoder", "bert_max_seq_length", "bert_batch_size", "bert_epochs", "bert_learning_rate",
+            "fake_comments", "candidates_per_comment"}
+    assert not gone & set(PROFILES["tiny"])
+
+
+def test_profile_values_are_kept():
+    """The values the profiles had before the configs (a rerun gives the same outputs)."""
+    assert SamplingConfig.for_profile("colab").candidates_per_comment == 10
+    assert SamplingConfig.for_profile("tiny").as_dict() == {
+        "candidates_per_comment": 4, "max_reply_tokens": 64, "temperature": 0.7, "top_k": 40, "top_p": 0.0,
+        "keep_unfinished": False, "fake_comments": 160}
+    assert (TrainingConfig.for_profile("tiny").batch_size, TrainingConfig.for_profile("tiny").epochs) == (16, 5)
+    assert ScoringConfig.for_profile("colab").as_dict() == {"min_prob_real": 0.9, "max_chars": 1000, "batch_size": 32}
 
 
 def test_parameter_overrides_profile_and_none_keeps_default():
-    s = make_settings("tiny", gpt2_steps=5, bert_epochs=None)
-    assert (s.profile, s.gpt2_steps, s.bert_epochs) == ("tiny", 5, PROFILES["tiny"]["bert_epochs"])
+    s = make_settings("tiny", gpt2_steps=5, seed=None)
+    assert (s.profile, s.gpt2_steps, s.seed) == ("tiny", 5, PROFILES["tiny"]["seed"])
+
+
+def test_from_notebook_reads_capitalised_parameters_and_none_means_the_profile():
+    namespace = {"TOP_K": 3, "MAX_REPLY_TOKENS": None, "TEMPERATURE": 1, "UNRELATED": "x", "top_p": 0.5}
+    cfg = SamplingConfig.from_notebook(namespace, "colab")
+    assert (cfg.top_k, cfg.max_reply_tokens, cfg.temperature, cfg.top_p) == (3, 200, 1.0, 0.0)
 
 
 def test_colab_profile_uses_real_models():
-    s = make_settings("colab")
-    assert s.gpt2_model in {"124M", "355M"} and s.bert_encoder.startswith("https://tfhub.dev/")
+    assert make_settings("colab").gpt2_model in {"124M", "355M"}
+    assert TrainingConfig.for_profile("colab").encoder.startswith("https://tfhub.dev/")
 
 
 def test_profile_resolution_order(monkeypatch):
@@ -36,21 +88,30 @@ def test_unknown_profile_is_a_clear_error():
 
 
 def test_unknown_parameter_suggests_the_near_one():
-    with pytest.raises(SettingsError, match=r"unknown parameter 'gpt2_step' \(did you mean 'gpt2_steps'\?\)"):
+    with pytest.raises(SettingsError, match=r"no setting 'gpt2_step' \(did you mean 'gpt2_steps'\?\)"):
         make_settings("tiny", gpt2_step=3)
+    with pytest.raises(SettingsError, match=r"no setting 'max_reply_token' \(did you mean 'max_reply_tokens'\?\)"):
+        SamplingConfig.for_profile("tiny", max_reply_token=3)
 
 
 @pytest.mark.parametrize("key,value", [("gpt2_steps", "10"), ("gpt2_steps", 1.5), ("gpt2_steps", True), ("expects_gpu", 1)])
-def test_wrong_type_is_a_clear_error(key, value):
-    with pytest.raises(SettingsError, match=f"parameter {key} must be"):
+def test_wrong_type_is_a_clear_error_naming_the_notebook_parameter(key, value):
+    with pytest.raises(SettingsError, match=f"{key.upper()} must be"):
         make_settings("tiny", **{key: value})
+
+
+def test_a_value_outside_the_choices_is_a_clear_error():
+    with pytest.raises(SettingsError, match="SOURCE must be one of 'reddit', 'sample'"):
+        CommentsConfig.for_profile("tiny", source="praw")
 
 
 def test_int_is_accepted_for_float():
     assert make_settings("tiny", gpt2_learning_rate=1).gpt2_learning_rate == 1.0
+    assert TrainingConfig.for_profile("tiny", learning_rate=1).learning_rate == 1.0
 
 
 def test_settings_are_frozen():
     s = make_settings("tiny")
     with pytest.raises(AttributeError):
         s.gpt2_steps = 3
+    assert isinstance(s, StageConfig)
