@@ -280,7 +280,7 @@ def test_a_crash_around_the_post_never_posts_twice(live, tmp_path, crash):
     st.release.set()
     assert [e["state"] for e in ledger.entries()] == ["posting"]
     assert len(st.posted) == (1 if crash == "hang_after" else 0)
-    lease = ledger.path.parent / "lease.json"
+    lease = paths.file("lease")
     with pytest.raises(LeaseBusy, match="expires by itself"):  # the killed run's lease, for now
         Lease(lease, settle=0).acquire()
     later = Lease(lease, settle=0, clock=lambda: datetime.now(timezone.utc) + timedelta(minutes=4))
