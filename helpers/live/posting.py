@@ -35,8 +35,8 @@ from helpers.live.lease import Lease, LeaseBusy
 from helpers.live.ledger import Ledger, LedgerView, parse_time
 from helpers.live.posting_config import DEFAULT_FOOTER, Effects, PostingConfig
 from helpers.live.posting_facts import RowFacts, RunSoFar, live_facts, row_facts
-from helpers.live.review import approved
 from helpers.live.reddit import REQUEST_ERRORS, answered
+from helpers.live.review import approved
 from helpers.live.sender import DryRunSender, RedditSender, SendError, Sent, classify
 
 __all__ = ["STATES", "TRANSITIONS", "OUTCOMES", "move", "select_replies", "post_approved", "PostRun",

@@ -59,8 +59,7 @@ def test_the_ledger_entry_is_the_folder_of_one_file_per_run(tmp_path):
     assert ENTRIES["ledger"].pattern.endswith("/") and folder == tmp_path / "ledger"
     from datetime import datetime, timedelta, timezone
     ticks = iter(datetime(2030, 1, 10, 12, tzinfo=timezone.utc) + timedelta(seconds=i) for i in range(100))
-    clock = lambda: next(ticks)  # noqa: E731 (each entry a second after the last)
-    first, second = Ledger(folder, clock=clock), Ledger(folder, clock=clock)
+    first, second = Ledger(folder, clock=ticks.__next__), Ledger(folder, clock=ticks.__next__)  # a second apart
     first.append("posting", "c1", submission_id="p1")
     second.append("posting", "c2", submission_id="p2")
     first.append("posted", "c1", submission_id="p1", reply_id="r1")
