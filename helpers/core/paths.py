@@ -1,6 +1,6 @@
 """The single source of every file and folder name the notebooks exchange.
 
-`drive_layout.md` documents the same tree; tests/test_paths.py fails when the two disagree.
+`drive_layout.md` documents the same tree; tests/unit/test_paths.py fails when the two disagree.
 Names in braces are filled in per call: `paths.file("candidates", date="2026-11-22")`.
 """
 from __future__ import annotations
@@ -46,7 +46,8 @@ LAYOUT = (
     Entry("candidates", "runs/{date}/candidates.csv", "06_generate_candidates", "candidate replies to fresh comments"),
     Entry("scored", "runs/{date}/scored.csv", "07_score_review_post", "candidates with realism and upvote scores"),
     Entry("review", "runs/{date}/review.csv", "07_score_review_post", "replies proposed for posting; a person sets `approved`"),
-    Entry("ledger", "ledger/posted.jsonl", "07_score_review_post", "append-only posting ledger: posting / posted / failed / gave_up (and dry_run)"),
+    Entry("ledger", "ledger/", "07_score_review_post",
+          "posting ledger, one append-only file per run (`posted-<time>-<host>-<random>.jsonl`; older versions' single `posted.jsonl` still read), read as one by `helpers.live.ledger.read_entries`: posting / posted / failed / gave_up (and dry_run)"),
     Entry("proposals", "runs/{date}/proposals.csv", "07_score_review_post", "every reply 07 proposed (not for editing): posting refuses rows not in it"),
     Entry("lease", "ledger/lease.json", "07_score_review_post", "posting lease: which run may post now (owner, heartbeat, expiry)"),
     Entry("stop", "ledger/STOP", YOU, "create this file (any content) to stop posting before the next post"),

@@ -35,8 +35,9 @@ from helpers.live.lease import Lease, LeaseBusy
 from helpers.live.ledger import Ledger, LedgerView, parse_time
 from helpers.live.posting_config import DEFAULT_FOOTER, Effects, PostingConfig
 from helpers.live.posting_facts import RowFacts, RunSoFar, live_facts, row_facts
+from helpers.live.reddit import REQUEST_ERRORS, answered
 from helpers.live.review import approved
-from helpers.live.sender import DryRunSender, RedditSender, SendError, Sent, classify, read_errors
+from helpers.live.sender import DryRunSender, RedditSender, SendError, Sent, classify
 
 __all__ = ["STATES", "TRANSITIONS", "OUTCOMES", "move", "select_replies", "post_approved", "PostRun",
            "PostingConfig", "Effects", "DEFAULT_FOOTER", "stop_files", "pause_before"]
@@ -200,7 +201,7 @@ class Poster:
         try:
             try:
                 self.start({clean_id(k, "t1_") for k in rows["comment_id"]})
-            except read_errors() as error:
+            except REQUEST_ERRORS as error:
                 return self.queue_all(rows, self.read_failed(error, "reading our account and recent comments"))
             return self.rows(rows)
         finally:
@@ -209,8 +210,6 @@ class Poster:
     def start(self, targets: set[str]) -> None:
         """Our account and its comments as far as Reddit lists them (as ssi-bot syncs at start), then
         every unresolved ledger entry settled against Reddit before anything is retried."""
-        from helpers.live.reddit import answered
-
         self.me = self.sender.me()
         comments = self.sender.all_comments(self.me)
         deleted = self.delete_duplicates(comments, targets)
@@ -268,7 +267,7 @@ class Poster:
         try:
             view = self.ledger.view().merged().get(facts.key, {})
             live = live_facts(self.sender, self.me, facts, view.get("state"), self.banned.get(facts.subreddit))
-        except read_errors() as error:
+        except REQUEST_ERRORS as error:
             return self.apply(facts, self.read_verdict(error, facts))
         self.banned[facts.subreddit] = live.banned
         self.so_far = replace(self.so_far, threads=self.so_far.threads | live.threads_with_ours)
@@ -368,7 +367,7 @@ class Poster:
         or the lease says otherwise after the wait. The last answer, and why the run stops (or None)."""
         result = self.sender.send(key, text)
         waits = 0
-        while (isinstance(result, SendError) and result.kind == "ratelimit" and result.wait is not None
+        while (isinstance(result, SendError) and result.posting_limit and result.wait is not None
                and result.wait <= self.cfg.ratelimit_max_wait and waits < RATELIMIT_WAITS):
             stop = self.hold(result.wait, f"Reddit asks us to wait {result.wait:.0f} s; waiting")
             if stop:
@@ -397,14 +396,14 @@ class Poster:
         self.fx.log(f"posted reply {reply_id} to comment {facts.key} in r/{facts.subreddit}")
         try:
             first = checks.duplicate_of(reply_id, self.sender.replies_of(self.me, facts.key))
-        except read_errors() as error:
+        except REQUEST_ERRORS as error:
             note = f"{reply_id} (not read back: {classify(error).message}; the next run looks for two replies of ours)"
             return self.done(facts, "posted", note, made=True)
         if not first:
             return self.done(facts, "posted", reply_id, made=True)
         try:
             self.sender.delete(reply_id)
-        except read_errors() as error:
+        except REQUEST_ERRORS as error:
             note = (f"{reply_id}; reply {first} of ours is under comment {facts.key} too and deleting ours failed "
                     f"({classify(error).message}); the next run tries again")
             return self.done(facts, "posted", note, made=True)

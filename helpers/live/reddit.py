@@ -128,7 +128,8 @@ def ratelimit_seconds(message: str) -> float | None:
 def classify(error: BaseException) -> retry.Failure:
     """`retry.classify` plus praw's own cases: a RATELIMIT answer (HTTP 200 with an error list) is
     rate_limited with the wait its message names; other API errors are refused; a thing praw
-    could not find (ClientException) is not_found; an expired token (InvalidToken) is retried at once."""
+    could not find (ClientException) is not_found; an expired token (InvalidToken) is retried at once;
+    any other failure on the way to Reddit (prawcore's RequestException) is a connection failure."""
     if isinstance(error, praw.exceptions.RedditAPIException):
         items = "; ".join(f"{it.error_type}: {it.message}" for it in error.items)
         limit = [it for it in error.items if it.error_type == "RATELIMIT"]
@@ -139,7 +140,17 @@ def classify(error: BaseException) -> retry.Failure:
         return retry.Failure("not_found", None, False, str(error))
     if isinstance(error, prawcore.exceptions.InvalidToken):  # prawcore dropped the token: the next try renews it
         return retry.Failure("expired", 0.0, False, "the access token expired")
-    return retry.classify(error)
+    failure = retry.classify(error)
+    if failure.kind == "other" and isinstance(error, prawcore.exceptions.RequestException):
+        # the way to Reddit failed in a way requests names no further: the request may have gone out
+        return retry.Failure("connection", None, True, failure.detail)
+    return failure
+
+
+def answered_with_errors(error: BaseException) -> bool:
+    """Reddit answered (HTTP 200) with an error list (RATELIMIT, DELETED_COMMENT...) rather than failing
+    the request: praw's RedditAPIException."""
+    return isinstance(error, praw.exceptions.RedditAPIException)
 
 
 def say_wait(failure: retry.Failure, seconds: float, attempt: int) -> None:
@@ -159,7 +170,8 @@ class _Once(FiniteRetryStrategy):
 @contextlib.contextmanager
 def praw_retries_off(client):
     """Inside the block, `client`'s requests go out once (prawcore's own retries off); restored after.
-    (praw's prawcore session is private, but stable across praw 7-8; posting's `sent_once` does the same.)"""
+    (praw's prawcore session is private, but stable across praw 7-8.) Posting sends each POST inside it:
+    when Reddit made the comment and then failed to answer, a retry would post it twice."""
     core = client._core
     before = core._retry_strategy_class
     core._retry_strategy_class = lambda: _Once(retries=0)
@@ -347,8 +359,6 @@ def all_my_comments(reddit, me: str) -> list[dict]:
 def replies_by(reddit, parent_comment_id: str, author: str) -> list[dict]:
     """The replies by `author` directly under comment `parent_comment_id`, oldest first, as
     {comment_id, created_utc}; [] when the parent is gone."""
-    import praw
-
     parent = reddit.comment(parent_comment_id)
     try:
         parent.refresh()

@@ -1,40 +1,71 @@
 """Who the posting loop talks to: Reddit (`RedditSender`: the reads before a post, the POST, the
 read-back and deleting our own duplicate) or nobody (`DryRunSender`: shows the reply). Errors from
-Reddit are classified once, into a `SendError`."""
+Reddit are classified once, by the Reddit client module (`helpers.live.reddit.classify`, a
+`retry.Failure`), and seen by posting as a `SendError`. praw is not imported here."""
 from __future__ import annotations
 
-import contextlib
-import re
 from dataclasses import dataclass
 
+from helpers.core import retry
 from helpers.core.reddit_terms import DELETED
-
-RATELIMIT_AMOUNT = re.compile(r"([0-9]+) (milliseconds?|seconds?|minutes?)")
-TRANSIENT = ("ratelimit", "too_many_requests", "unauthorized", "server")  # a later run may try again
-SLOW_DOWN = ("ratelimit", "too_many_requests")  # Reddit asks the account to wait: the run stops
+from helpers.live import reddit
 
 
 @dataclass(frozen=True)
 class SendError:
-    """What went wrong with a request to Reddit, once and for all.
+    """A failed request to Reddit as posting sees it: the `failure` (kind, wait, maybe_applied, detail;
+    classified once by `reddit.classify`) and whether Reddit `answered` with an error list (HTTP 200:
+    RATELIMIT, DELETED_COMMENT...) rather than failing the request."""
 
-    kind: "ratelimit" (RATELIMIT answer), "too_many_requests" (429), "unauthorized" (401),
-    "server" (5xx or a dropped connection), "forbidden" (403), "refused" (anything else);
-    wait: seconds Reddit asked us to wait (None: it said nothing); may_have_posted: Reddit may have
-    made the comment anyway (check before retrying)."""
+    failure: retry.Failure
+    answered: bool = False
 
-    kind: str
-    message: str
-    wait: float | None = None
-    may_have_posted: bool = False
+    @property
+    def posting_limit(self) -> bool:
+        """Reddit's RATELIMIT answer (the account posts too often): a short one is waited out within the
+        run, while a 429 stops it."""
+        return self.answered and self.failure.kind == "rate_limited"
+
+    @property
+    def wait(self) -> float | None:
+        """Seconds Reddit asked us to wait (None: it said nothing)."""
+        return self.failure.wait
+
+    @property
+    def may_have_posted(self) -> bool:
+        """Reddit may have made the comment anyway (5xx, a cut connection): check before re-sending."""
+        return self.failure.maybe_applied
 
     @property
     def retry(self) -> bool:
-        return self.kind in TRANSIENT
+        """A later run may try again (RATELIMIT, 429, an expired token, 5xx, a cut connection)."""
+        return self.failure.transient
 
     @property
     def slow_down(self) -> bool:
-        return self.kind in SLOW_DOWN
+        """Reddit asks the account to wait (RATELIMIT or 429): the run stops."""
+        return self.failure.kind == "rate_limited"
+
+    @property
+    def message(self) -> str:
+        """For the ledger's `reason` and the run's table."""
+        f = self.failure
+        if self.answered:
+            return f.detail  # Reddit's own error list ("RATELIMIT: ...", "DELETED_COMMENT: ...")
+        if f.kind == "rate_limited":
+            return "429 too many requests" + (f" (Reddit asks to wait {f.wait:.0f} s)" if f.wait else "")
+        if f.kind == "expired":
+            return "401 unauthorized (the token expired; praw logs in again on the next request)"
+        if f.kind == "forbidden":
+            return f"403 forbidden (thread locked, banned or private): {f.detail}"
+        if f.maybe_applied or f.transient:
+            return f"server or connection error: {f.detail}"
+        return f"refused: {f.detail}"
+
+
+def classify(error: BaseException) -> SendError:
+    """An exception from praw -> SendError (through `reddit.classify`)."""
+    return SendError(reddit.classify(error), reddit.answered_with_errors(error))
 
 
 @dataclass(frozen=True)
@@ -42,76 +73,6 @@ class Sent:
     """Reddit has the reply (`reply_id`; "" from a dry run)."""
 
     reply_id: str
-
-
-def ratelimit_seconds(message: str) -> float | None:
-    m = RATELIMIT_AMOUNT.search(message or "")
-    if not m:
-        return None
-    n = int(m.group(1))
-    return n * 60.0 if m.group(2).startswith("minute") else n / 1000 if m.group(2).startswith("milli") else float(n)
-
-
-def retry_after(error) -> float | None:
-    """The retry-after of a 429 (seconds), None when Reddit sent none."""
-    value = getattr(error, "retry_after", None) or getattr(getattr(error, "response", None), "headers", {}).get("retry-after")
-    try:
-        return max(0.0, float(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def read_errors() -> tuple:
-    """What praw raises when Reddit fails a request (imported late: praw is optional for dry runs)."""
-    import praw
-    import prawcore
-
-    return praw.exceptions.PRAWException, prawcore.exceptions.PrawcoreException
-
-
-def classify(error) -> SendError:
-    """An exception from praw -> SendError."""
-    import praw
-    import prawcore
-
-    if isinstance(error, praw.exceptions.RedditAPIException):
-        message = "; ".join(f"{it.error_type}: {it.message}" for it in error.items)
-        limited = [it for it in error.items if it.error_type == "RATELIMIT"]
-        if limited:
-            return SendError("ratelimit", message, ratelimit_seconds(limited[0].message))
-        return SendError("refused", message)
-    status = getattr(getattr(error, "response", None), "status_code", None)
-    if isinstance(error, prawcore.exceptions.TooManyRequests) or status == 429:
-        wait = retry_after(error)
-        return SendError("too_many_requests",
-                         "429 too many requests" + (f" (Reddit asks to wait {wait:.0f} s)" if wait else ""), wait)
-    if status == 401 or isinstance(error, prawcore.exceptions.InvalidToken):
-        return SendError("unauthorized", "401 unauthorized (the token expired; praw logs in again on the next request)")
-    if isinstance(error, prawcore.exceptions.Forbidden):
-        return SendError("forbidden", f"403 forbidden (thread locked, banned or private): {error}")
-    if isinstance(error, (prawcore.exceptions.ServerError, prawcore.exceptions.RequestException)):
-        return SendError("server", f"server or connection error: {error}", may_have_posted=True)
-    return SendError("refused", f"refused: {error}")
-
-
-@contextlib.contextmanager
-def sent_once(reddit):
-    """prawcore retries a request after a 5xx or a dropped connection, POSTs included: when Reddit
-    made the comment and then failed to answer, a retry posts it twice. Inside this block requests
-    go out once; the ledger and recovery decide about retries, after checking Reddit."""
-    from prawcore.sessions import FiniteRetryStrategy
-
-    class Once(FiniteRetryStrategy):
-        def _sleep_seconds(self):
-            return None
-
-    core = reddit._core  # praw's authorized prawcore session (private, but stable across praw 7-8)
-    before = core._retry_strategy_class
-    core._retry_strategy_class = lambda: Once(retries=0)
-    try:
-        yield
-    finally:
-        core._retry_strategy_class = before
 
 
 @dataclass(frozen=True)
@@ -142,26 +103,18 @@ class RedditSender:
 
     def all_comments(self, me: str) -> list[dict]:
         """Our account's comments as far as Reddit lists them (about 1000, newest first)."""
-        from helpers.live.reddit import all_my_comments
-
-        return all_my_comments(self.reddit, me)
+        return reddit.all_my_comments(self.reddit, me)
 
     def recent_comments(self, me: str) -> list[dict]:
         """Our account's newest comments (one page)."""
-        from helpers.live.reddit import my_recent_comments
-
-        return my_recent_comments(self.reddit, me)
+        return reddit.my_recent_comments(self.reddit, me)
 
     def banned(self, subreddit: str) -> bool:
-        from helpers.live.reddit import is_banned
-
-        return is_banned(self.reddit, subreddit)
+        return reddit.is_banned(self.reddit, subreddit)
 
     def replies_of(self, me: str, parent_key: str) -> list[dict]:
         """Our replies directly under comment `parent_key`, oldest first."""
-        from helpers.live.reddit import replies_by
-
-        return replies_by(self.reddit, parent_key, me)
+        return reddit.replies_by(self.reddit, parent_key, me)
 
     def parent(self, key: str, thread: str, me: str) -> Parent:
         """The comment we answer and its thread, just before the post."""
@@ -181,16 +134,14 @@ class RedditSender:
     def send(self, key: str, text: str) -> Sent | SendError:
         """One POST of a reply to comment `key` (prawcore's own retries off)."""
         try:
-            with sent_once(self.reddit):
+            with reddit.praw_retries_off(self.reddit):
                 reply = self.reddit.comment(key).reply(text)
-        except read_errors() as error:
+        except reddit.REQUEST_ERRORS as error:
             return classify(error)
         return Sent(reply.id if reply is not None else "")
 
     def delete(self, reply_id: str) -> None:
-        from helpers.live.reddit import delete_comment
-
-        delete_comment(self.reddit, reply_id)
+        reddit.delete_comment(self.reddit, reply_id)
 
 
 class DryRunSender:

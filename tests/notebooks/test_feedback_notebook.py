@@ -42,7 +42,7 @@ def test_08_fetches_the_ledgers_replies_and_a_rerun_appends(drive, monkeypatch, 
     for e in entries:  # posting times relative to POSTED; r3 two days later
         shift = timedelta(hours=60) if e["key"] == "k3" else timedelta(0)
         e["at"] = iso(POSTED + shift + (pd.Timestamp(e["at"]) - pd.Timestamp("2030-01-10T12:00:00Z")))
-    write_ledger(Paths(drive).file("ledger"), entries)
+    write_ledger(Paths(drive).file("ledger") / "posted-20300110T120000-colab-a1b2c3.jsonl", entries)  # one run's file
     with StandIn(st) as server:
         use_standin(monkeypatch, tmp_path / "config", server)
         first = run_08(drive, SOURCE="reddit", FETCH_TIME=iso(now))

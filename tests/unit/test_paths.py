@@ -47,3 +47,25 @@ def test_layout_table_sees_present_files(tmp_path):
     assert table.loc["gpt2_run", "present"] == 1
     assert table.loc["bert_real", "present"] == 0
     assert set(table.index) == set(ENTRIES)
+
+
+def test_the_ledger_entry_is_the_folder_of_one_file_per_run(tmp_path):
+    """LAYOUT's ledger is the folder (`ledger/`): each run appends to a file of its own there, and the
+    folder is read as one ledger; lease and STOP sit beside the run files."""
+    from helpers.live.ledger import Ledger, read_entries
+
+    paths = Paths(tmp_path)
+    folder = paths.file("ledger")
+    assert ENTRIES["ledger"].pattern.endswith("/") and folder == tmp_path / "ledger"
+    from datetime import datetime, timedelta, timezone
+    ticks = iter(datetime(2030, 1, 10, 12, tzinfo=timezone.utc) + timedelta(seconds=i) for i in range(100))
+    first, second = Ledger(folder, clock=ticks.__next__), Ledger(folder, clock=ticks.__next__)  # a second apart
+    first.append("posting", "c1", submission_id="p1")
+    second.append("posting", "c2", submission_id="p2")
+    first.append("posted", "c1", submission_id="p1", reply_id="r1")
+    assert first.own_path.parent == folder and second.own_path.parent == folder
+    names = sorted(p.name for p in folder.iterdir())
+    assert len(names) == 2 and all(re.fullmatch(r"posted-\d{8}T\d{6}-[^/]+-[0-9a-f]{6}\.jsonl", n) for n in names), names
+    assert [(e["state"], e["key"]) for e in read_entries(folder)] == [("posting", "c1"), ("posting", "c2"), ("posted", "c1")]
+    assert paths.file("lease").parent == folder and paths.file("stop").parent == folder
+    assert layout_table(paths).set_index("entry").loc["ledger", "present"] == 1

@@ -85,10 +85,10 @@ def test_ledger_ignores_a_torn_last_line(tmp_path):
 
 
 def test_ratelimit_messages_are_parsed():
-    assert sender.ratelimit_seconds(ratelimit_message(9 * 60)) == 540
-    assert sender.ratelimit_seconds(ratelimit_message(5)) == 5
-    assert sender.ratelimit_seconds("Take a break for 300 milliseconds") == 0.3
-    assert sender.ratelimit_seconds("no amount") is None
+    assert reddit.ratelimit_seconds(ratelimit_message(9 * 60)) == 540
+    assert reddit.ratelimit_seconds(ratelimit_message(5)) == 5
+    assert reddit.ratelimit_seconds("Take a break for 300 milliseconds") == 0.3
+    assert reddit.ratelimit_seconds("no amount") is None
 
 
 # ----- the posting loop against the stand-in -----
@@ -280,7 +280,7 @@ def test_a_crash_around_the_post_never_posts_twice(live, tmp_path, crash):
     st.release.set()
     assert [e["state"] for e in ledger.entries()] == ["posting"]
     assert len(st.posted) == (1 if crash == "hang_after" else 0)
-    lease = ledger.path.parent / "lease.json"
+    lease = paths.file("lease")
     with pytest.raises(LeaseBusy, match="expires by itself"):  # the killed run's lease, for now
         Lease(lease, settle=0).acquire()
     later = Lease(lease, settle=0, clock=lambda: datetime.now(timezone.utc) + timedelta(minutes=4))
@@ -346,12 +346,18 @@ def test_checks_are_plain_functions_of_the_facts(tmp_path):
 
 
 def test_send_errors_are_classified_once_into_a_typed_value():
+    """The Reddit client module classifies (a retry.Failure); posting only reads that value."""
     import praw
     import prawcore
 
     limit = sender.classify(praw.exceptions.RedditAPIException([["RATELIMIT", ratelimit_message(540), "ratelimit"]]))
-    assert (limit.kind, limit.wait, limit.retry, limit.slow_down, limit.may_have_posted) == ("ratelimit", 540, True, True, False)
+    assert limit.failure == reddit.classify(praw.exceptions.RedditAPIException([["RATELIMIT", ratelimit_message(540), "ratelimit"]]))
+    assert (limit.failure.kind, limit.wait, limit.retry, limit.slow_down, limit.may_have_posted) == ("rate_limited", 540, True, True, False)
+    assert limit.posting_limit and limit.message.startswith("RATELIMIT")  # waited out within the run when short
     gone = sender.classify(praw.exceptions.RedditAPIException([["DELETED_COMMENT", "deleted", "parent"]]))
-    assert (gone.kind, gone.retry, gone.wait) == ("refused", False, None) and gone.message.startswith("DELETED_COMMENT")
+    assert (gone.failure.kind, gone.retry, gone.wait, gone.posting_limit) == ("refused", False, None, False)
+    assert gone.message.startswith("DELETED_COMMENT")
     dropped = sender.classify(prawcore.exceptions.RequestException(ConnectionError("reset"), (), {}))
-    assert (dropped.kind, dropped.retry, dropped.may_have_posted) == ("server", True, True)
+    assert (dropped.failure.kind, dropped.retry, dropped.may_have_posted) == ("connection", True, True)
+    odd = sender.classify(prawcore.exceptions.RequestException(ValueError("proxy said no"), (), {}))
+    assert (odd.retry, odd.may_have_posted) == (True, True)  # any failure on the way to Reddit: check before re-sending

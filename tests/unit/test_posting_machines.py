@@ -11,7 +11,8 @@ from pathlib import Path
 from reddit_standin import live, server  # noqa: F401 (fixtures)
 from test_posting_safety import ours_under, run, world
 
-from helpers.live import feedback, ledger as ledger_files, reddit
+from helpers.live import ledger as ledger_files, reddit
+from helpers.live.feedback import from_ledger
 from helpers.live.lease import Lease
 from helpers.live.ledger import Ledger
 
@@ -46,8 +47,8 @@ def test_two_machines_append_to_a_synced_ledger_and_no_line_is_lost(tmp_path):
         assert {(e["state"], e["key"]) for e in side.entries()} == {
             ("posting", "c1"), ("posted", "c1"), ("posting", "c2"), ("posted", "c2")}
         assert {k: e["reply_id"] for k, e in side.last().items()} == {"c1": "r1", "c2": "r2"}
-    # notebook 08's reading (feedback.read_ledger) and read_entries see both machines too
-    assert len(feedback.read_ledger(a / "ledger" / "posted.jsonl")) == 4
+    # notebook 08's reading (from_ledger.read_ledger) and read_entries see both machines too
+    assert len(from_ledger.read_ledger(a / "ledger" / "posted.jsonl")) == 4
     assert len(ledger_files.read_entries(b / "ledger")) == 4
 
 
@@ -101,7 +102,7 @@ def test_two_machines_racing_on_one_comment_leave_one_reply(live, tmp_path):
     assert result.counts.get("posted", 0) + other["result"].counts.get("posted", 0) == 3
     detail = result.table().set_index("comment_id").loc["c1", "detail"]
     assert "deleted" in detail and deleted in detail
-    posted = feedback.posted_replies(feedback.read_ledger(b / "ledger" / "posted.jsonl")).set_index("key")
+    posted = from_ledger.posted_replies(from_ledger.read_ledger(b / "ledger" / "posted.jsonl")).set_index("key")
     assert posted.loc["c1", "reply_id"] == survivor and len(posted) == 3  # 08 follows the reply that stayed
 
 

@@ -140,8 +140,7 @@ def test_sample_fresh_comments_cover_every_skip_rule():
 
 # ----- one client module, one retry policy (issue 17) -----
 def test_praw_is_imported_in_the_reddit_client_module_only():
-    """praw and prawcore are imported by helpers.live.reddit, at its top, and by no other module.
-    posting.py is being rewritten onto reddit.py on its own branch: it is the one module still allowed."""
+    """praw and prawcore are imported by helpers.live.reddit, at its top, and by no other module."""
     import ast
     from pathlib import Path
 
@@ -155,7 +154,7 @@ def test_praw_is_imported_in_the_reddit_client_module_only():
             if any(n.split(".")[0] in ("praw", "prawcore") for n in names):
                 importers.setdefault(path.relative_to(root).as_posix(), []).append(node.col_offset)
     assert importers.pop("helpers/live/reddit.py") == [0, 0, 0]  # praw, prawcore, FiniteRetryStrategy: top level
-    assert set(importers) <= {"helpers/live/posting.py"}, importers
+    assert importers == {}, importers
 
 
 def test_a_429_on_a_read_waits_exactly_what_reddit_asks(live):

@@ -1,4 +1,4 @@
-"""The posted replies, from the posting ledger (`ledger/posted.jsonl`, written by 07), with the
+"""The posted replies, from the posting ledger (`ledger/`, one file per run of 07, read as one), with the
 prediction made when each was posted (`prob_real`, `p0..p3`, `expected_rating_bin`, the model runs,
 the text as posted, the parent's body)."""
 from __future__ import annotations
