@@ -15,11 +15,32 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 CHECKPOINT_RE = re.compile(r"^model-(\d+)\.(index|meta|data-\d+-of-\d+)$")
 RUN_FILES = ("hparams.json", "encoder.json", "vocab.bpe")  # copied by gpt-2-simple into each run
+DRIVE_MINUTES = 30.0  # copy work in progress to Drive only when a disconnect would cost at least this much
+CLOCK = time.monotonic  # seconds; the Drive budget test replaces it with a simulated clock
+
+
+def now() -> float:
+    return CLOCK()
+
+
+class Due:
+    """Whether a copy to Drive is worth it now: when at least `minutes` of work (since the start, or
+    since the last copy) would be lost without it. `minutes=0`: every time it is asked."""
+
+    def __init__(self, minutes: float):
+        self.minutes, self.since = float(minutes), now()
+
+    def __call__(self) -> bool:
+        return now() - self.since >= self.minutes * 60
+
+    def done(self) -> None:
+        self.since = now()
 
 
 def _copy_plain(src: Path, dst: Path) -> None:
@@ -62,6 +83,26 @@ class DriveUsage:
         path = Path(path)
         self.trashed += path.stat().st_size
         path.unlink()
+
+    def remove_tree(self, folder: Path) -> int:
+        """Delete `folder` on Drive (its files go to Trash); returns the bytes deleted."""
+        folder = Path(folder)
+        if not folder.exists():
+            return 0
+        size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        shutil.rmtree(folder)
+        self.trashed += size
+        return size
+
+    def add(self, other: "DriveUsage") -> None:
+        self.written += other.written
+        self.trashed += other.trashed
+        self.files += other.files
+
+    def says(self) -> str:
+        """What was counted, as a line for the notebook."""
+        return (f"Drive: wrote {self.written / 1e9:.3f} GB, sent {self.trashed / 1e9:.3f} GB to Trash "
+                f"(counted file by file)")
 
     def as_dict(self) -> dict:
         return {"drive_written_bytes": self.written, "drive_trashed_bytes": self.trashed,
@@ -182,3 +223,70 @@ def checkpoint_bytes(folder: Path, step: int | None = None) -> int:
     """Bytes of one checkpoint in `folder` (the latest if `step` is None)."""
     step = latest_step(folder) if step is None else step
     return sum(p.stat().st_size for p in checkpoint_steps(folder).get(step, []))
+
+
+# -- files appended to in batches ----------------------------------------------------------------
+def _is_prefix(short: Path, long: Path) -> bool:
+    """True when file `short` holds the first bytes of file `long` (a Drive copy the local one grew from)."""
+    size = short.stat().st_size
+    if size > long.stat().st_size:
+        return False
+    with open(short, "rb") as a, open(long, "rb") as b:
+        while True:
+            chunk = a.read(1 << 20)
+            if not chunk:
+                return True
+            if chunk != b.read(len(chunk)):
+                return False
+
+
+class WorkingCopy:
+    """Files appended to on the runtime disk and copied to Drive in batches.
+
+    Each append to a file on the Drive mount makes a new revision of the whole file; a copy per
+    comment made 1,000 revisions of 03's CSV. Here the files live in `local_dir` and reach Drive
+    (each copied whole, atomically, the previous copy to Trash) after `every` units of work or
+    `minutes` of it, whichever comes first, and on `flush()` (end, or an error). A crash of the
+    runtime loses at most what was done since the last copy; a kernel restart on the same runtime
+    loses nothing (the working copy is used when Drive's copy is where it started from).
+    """
+
+    def __init__(self, drive_files, local_dir: Path, every: int = 100, minutes: float = 10.0,
+                 usage: DriveUsage | None = None):
+        self.drive = [Path(p) for p in drive_files]
+        self.local = [Path(local_dir) / p.name for p in self.drive]
+        self.every, self.due = max(1, int(every)), Due(minutes)
+        self.usage = usage if usage is not None else DriveUsage()
+        self.pending, self.flushes = 0, 0
+
+    def start(self) -> Path:
+        """The working copy of the first file, made ready: kept when each Drive file is the start
+        of its working copy (the same run, further on); else copied from Drive, or removed when
+        Drive has none (a new run, or RESTART)."""
+        self.local[0].parent.mkdir(parents=True, exist_ok=True)
+        keep = all(d.is_file() and l.is_file() and _is_prefix(d, l) for d, l in zip(self.drive, self.local))
+        if not keep:
+            for d, l in zip(self.drive, self.local):
+                l.unlink(missing_ok=True)
+                if d.is_file():
+                    _copy_plain(d, l)
+        self.due.done()
+        return self.local[0]
+
+    def tick(self, units: int = 1) -> bool:
+        """Count `units` of work done; copy to Drive when a batch is full or its minutes are up."""
+        self.pending += units
+        if self.pending >= self.every or (self.pending and self.due()):
+            self.flush()
+            return True
+        return False
+
+    def flush(self) -> None:
+        """Copy each working file that differs from Drive's (in order: data before its log)."""
+        for d, l in zip(self.drive, self.local):
+            if l.is_file() and not (d.is_file() and d.stat().st_size == l.stat().st_size and _is_prefix(d, l)):
+                d.parent.mkdir(parents=True, exist_ok=True)
+                self.usage.copy(l, d)
+        self.pending = 0
+        self.flushes += 1
+        self.due.done()
