@@ -12,6 +12,7 @@ Drive, then removes the older ones there: at most one checkpoint per run stays o
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -94,6 +95,19 @@ class DriveUsage:
         self.trashed += size
         return size
 
+    @contextlib.contextmanager
+    def writing(self, path: Path):
+        """Count a file or folder that other code writes on Drive inside the `with`: what it holds
+        after is written, what it held before (when it was replaced) went to Trash."""
+        path = Path(path)
+        before = _stamp(path)
+        yield path
+        after = _stamp(path)
+        if after and after != before:
+            self.written += after[0]
+            self.trashed += before[0] if before else 0
+            self.files.append(path.name)
+
     def add(self, other: "DriveUsage") -> None:
         self.written += other.written
         self.trashed += other.trashed
@@ -107,6 +121,15 @@ class DriveUsage:
     def as_dict(self) -> dict:
         return {"drive_written_bytes": self.written, "drive_trashed_bytes": self.trashed,
                 "drive_written_gb": round(self.written / 1e9, 3), "drive_trashed_gb": round(self.trashed / 1e9, 3)}
+
+
+def _stamp(path: Path) -> tuple | None:
+    """(bytes, identity) of a file or a folder's files, None if absent: tells a rewrite from no change."""
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
+    if not path.exists():
+        return None
+    stats = [f.stat() for f in files]
+    return (sum(s.st_size for s in stats), tuple((s.st_ino, s.st_mtime_ns, s.st_size) for s in stats))
 
 
 def checkpoint_steps(folder: Path) -> dict[int, list[Path]]:
