@@ -378,8 +378,8 @@ class Backup:
 
     `local_dir` (runtime disk): Keras' BackupAndRestore after every epoch (weights and optimizer).
     `drive_dir` (Drive): the weights and the epoch, written when `minutes` of training are not on
-    Drive yet and an epoch is still to come, replacing the previous one (which goes to Trash);
-    removed at the end. `usage` counts every byte written to Drive and sent to Trash."""
+    Drive yet and an epoch is still to come (at most `max_drive_copies(epochs)` times), replacing
+    the previous one (which goes to Trash); removed at the end. `usage` counts every byte written to Drive and sent to Trash."""
 
     def __init__(self, local_dir: Path, drive_dir: Path, minutes: float | None = None, usage=None):
         from helpers.core import drive_sync
@@ -389,7 +389,7 @@ class Backup:
         self.minutes = drive_sync.DRIVE_MINUTES if minutes is None else float(minutes)
         self.usage = usage if usage is not None else drive_sync.DriveUsage()
         self.resumed_from: str | None = None
-        self.start_epoch = self.drive_copies = 0
+        self.start_epoch = self.drive_copies = self.earlier_copies = 0  # earlier: by sessions this one resumes
         self.key = ""
 
     # -- resuming -------------------------------------------------------------------------------
@@ -422,6 +422,9 @@ class Backup:
         self.key = key
         self._discard_foreign(key)
         local, drive = self._epoch(self.local_dir, key), self._epoch(self.drive_dir, key)
+        if drive is not None and (self.drive_dir / BACKUP_WEIGHTS).is_file():
+            with np.load(self.drive_dir / BACKUP_WEIGHTS) as saved:
+                self.earlier_copies = int(saved["copies"])
         if local is not None and local >= (drive or 0) and local > 0:
             self.resumed_from, self.start_epoch = RUNTIME_DISK, local
         elif drive:
@@ -429,7 +432,7 @@ class Backup:
 
             shutil.rmtree(self.local_dir, ignore_errors=True)  # older than Drive's: not to be restored
             with np.load(self.drive_dir / BACKUP_WEIGHTS) as saved:
-                arrays = [saved[f"w{i}"] for i in range(len(saved.files) - 1)]
+                arrays = [saved[f"w{i}"] for i in range(len(saved.files) - 2)]
             for variable, value in zip(model.weights, arrays):
                 variable.assign(value)
             self.resumed_from, self.start_epoch = DRIVE, drive
@@ -449,10 +452,12 @@ class Backup:
         """After epoch `epoch` (1-based count of epochs done): mark the runtime disk's backup, and
         copy the weights to Drive when `due()` and an epoch is still to come. True if copied."""
         (self.local_dir / BACKUP_EPOCH).write_text(str(epoch), encoding="utf-8")
-        if epoch >= epochs or not due():
+        if epoch >= epochs or self.earlier_copies + self.drive_copies >= max_drive_copies(epochs) or not due():
             return False
         staged = self.local_dir / BACKUP_WEIGHTS
-        np.savez(staged, epoch=np.int64(epoch), **{f"w{i}": v.numpy() for i, v in enumerate(model.weights)})
+        copies = self.earlier_copies + self.drive_copies + 1
+        np.savez(staged, epoch=np.int64(epoch), copies=np.int64(copies),
+                 **{f"w{i}": v.numpy() for i, v in enumerate(model.weights)})
         self.drive_dir.mkdir(parents=True, exist_ok=True)
         self.usage.write_text(self.drive_dir / BACKUP_KEY, self.key)
         self.usage.copy(staged, self.drive_dir / BACKUP_WEIGHTS)  # atomic: weights and epoch as one
@@ -486,12 +491,19 @@ class Backup:
         return f"{self.drive_copies} backup(s) copied to Drive; {self.usage.says()}"
 
 
+def max_drive_copies(epochs: int) -> int:
+    """Drive copies one training may make: one per two epochs still to come after the first, at
+    least one (3 epochs, the default: one; 10 epochs: four). Each costs its size written and, when
+    replaced or at the end, as much in Trash."""
+    return max(1, (epochs - 1) // 2)
+
+
 def plan_backup(model, epochs: int, minutes: float) -> str:
     """What the backup may cost on Drive, said before training: each copy is the weights only."""
     size = weights_bytes(model)
-    most = max(0, epochs - 1)
+    most = min(max(0, epochs - 1), max_drive_copies(epochs))
     return (f"Drive plan: the weights ({size / 1e9:.2f} GB) are copied to Drive after an epoch only once "
-            f"{minutes:g} minutes of training are not there yet, at most {most} time(s) (not after the last epoch); "
+            f"{minutes:g} minutes of training are not there yet, at most {most} time(s), never after the last epoch; "
             f"each copy is replaced by the next and deleted at the end, to Trash: at most "
             f"{most * size / 1e9:.2f} GB written and as much to Trash; none when training takes under "
             f"{minutes:g} minutes. The export writes about {size / 1e9:.2f} GB.")

@@ -293,10 +293,11 @@ def test_an_error_or_kernel_restart_resumes_from_the_runtime_disk_and_writes_not
 
 
 def test_a_lost_runtime_resumes_from_the_weights_on_drive(tmp_path, capsys):
-    """Epochs long enough to be worth a Drive copy (minutes=0 here): after each epoch but the last
-    the weights alone (no optimizer state) go to Drive, replacing the previous copy. The runtime is
-    lost in epoch 3 of 4: the rerun loads Drive's weights, says so, trains epochs 3 and 4 with the
-    schedule carrying on. Drive's bytes, counted by the run and by the stand-in, agree."""
+    """Epochs long enough to be worth a Drive copy (minutes=0 here): the weights alone (no
+    optimizer state) go to Drive, replacing the previous copy, at most twice for 5 epochs. The
+    runtime is lost in epoch 3 of 5: the rerun loads Drive's weights, says so, trains epochs 3-5
+    with the schedule carrying on, and makes no more copies than the cap left (a resumed run adds
+    no more than a first run). Drive's bytes, counted by the run and by the stand-in, agree."""
     from drive_meter import DriveMeter
 
     enc, _, x, y = _backup_task(tmp_path)
@@ -307,7 +308,7 @@ def test_a_lost_runtime_resumes_from_the_weights_on_drive(tmp_path, capsys):
         first = bc.Backup(local, drive, minutes=0)
         model = bc.build_classifier(bc.load_encoder(str(enc))[0], 2, dropout=0.0)
         with pytest.raises(KeyboardInterrupt):
-            bc.train(model, x, y, epochs=4, batch_size=32, learning_rate=3e-3, verbose=0, backup=first,
+            bc.train(model, x, y, epochs=5, batch_size=32, learning_rate=3e-3, verbose=0, backup=first,
                      extra_callbacks=[_disconnect_at(2, seen)])
         import shutil
 
@@ -317,16 +318,16 @@ def test_a_lost_runtime_resumes_from_the_weights_on_drive(tmp_path, capsys):
         assert first.usage.trashed == (drive / bc.BACKUP_WEIGHTS).stat().st_size  # epoch 1's copy, replaced
         again = bc.build_classifier(bc.load_encoder(str(enc))[0], 2, dropout=0.0)
         second = bc.Backup(local, drive, minutes=0)
-        history = bc.train(again, x, y, epochs=4, batch_size=32, learning_rate=3e-3, verbose=0, backup=second,
+        history = bc.train(again, x, y, epochs=5, batch_size=32, learning_rate=3e-3, verbose=0, backup=second,
                            extra_callbacks=[_disconnect_at(-1, resumed)])
-    assert "Resuming from epoch 3 of 4: the backup on Drive" in capsys.readouterr().out
-    assert history.epoch == [2, 3]
+    assert "Resuming from epoch 3 of 5: the backup on Drive" in capsys.readouterr().out
+    assert history.epoch == [2, 3, 4]
     np.testing.assert_array_equal(resumed[0], seen[-1])  # the weights the lost runtime had after epoch 2
     steps = int(np.ceil(len(y) / 32))
-    assert int(again.optimizer.iterations.numpy()) == 2 * steps  # a fresh optimizer ...
+    assert int(again.optimizer.iterations.numpy()) == 3 * steps  # a fresh optimizer ...
     schedule = again.optimizer.get_config()["learning_rate"]["config"]
-    assert (schedule["offset"], schedule["total"]) == (2 * steps, 4 * steps)  # ... on the schedule carried on
-    assert second.drive_copies == 1 and not drive.exists() and not local.exists()
+    assert (schedule["offset"], schedule["total"]) == (2 * steps, 5 * steps)  # ... on the schedule carried on
+    assert second.drive_copies == 0 and not drive.exists() and not local.exists()  # the cap was reached
     total = {"written": first.usage.written + second.usage.written, "trashed": first.usage.trashed + second.usage.trashed}
     assert meter.as_dict() == total and total["written"] == total["trashed"]  # all of it gone to Trash at the end
     assert meter.unseen() == []
