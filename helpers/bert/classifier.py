@@ -500,13 +500,14 @@ def max_drive_copies(epochs: int) -> int:
 
 def plan_backup(model, epochs: int, minutes: float) -> str:
     """What the backup may cost on Drive, said before training: each copy is the weights only."""
+    from helpers.core.drive_sync import human
+
     size = weights_bytes(model)
     most = min(max(0, epochs - 1), max_drive_copies(epochs))
-    return (f"Drive plan: the weights ({size / 1e9:.2f} GB) are copied to Drive after an epoch only once "
-            f"{minutes:g} minutes of training are not there yet, at most {most} time(s), never after the last epoch; "
-            f"each copy is replaced by the next and deleted at the end, to Trash: at most "
-            f"{most * size / 1e9:.2f} GB written and as much to Trash; none when training takes under "
-            f"{minutes:g} minutes. The export writes about {size / 1e9:.2f} GB.")
+    return (f"Drive plan: the weights ({human(size)}) are copied to Drive after an epoch only once {minutes:g} "
+            f"minutes of training are not there yet, at most {most} time(s), never after the last epoch; each copy is "
+            f"replaced by the next or deleted at the end, to Trash: at most {human(most * size)} written and as much "
+            f"to Trash, none when training takes under {minutes:g} minutes. The export then writes about {human(size)}.")
 
 
 def weights_bytes(model) -> int:

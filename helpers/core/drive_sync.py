@@ -26,6 +26,14 @@ DRIVE_MINUTES = 30.0  # copy work in progress to Drive only when a disconnect wo
 CLOCK = time.monotonic  # seconds; the Drive budget test replaces it with a simulated clock
 
 
+def human(size: float) -> str:
+    """Bytes as people read them: 0.50 GB, 12.3 MB, 4 kB."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(size) >= scale or unit == "kB":
+            return f"{size / scale:.2f} {unit}" if unit == "GB" else f"{size / scale:.1f} {unit}"
+    return f"{size} B"
+
+
 def now() -> float:
     return CLOCK()
 
@@ -115,8 +123,7 @@ class DriveUsage:
 
     def says(self) -> str:
         """What was counted, as a line for the notebook."""
-        return (f"Drive: wrote {self.written / 1e9:.3f} GB, sent {self.trashed / 1e9:.3f} GB to Trash "
-                f"(counted file by file)")
+        return f"Drive: wrote {human(self.written)}, sent {human(self.trashed)} to Trash (counted file by file)"
 
     def as_dict(self) -> dict:
         return {"drive_written_bytes": self.written, "drive_trashed_bytes": self.trashed,

@@ -388,16 +388,18 @@ def drive_plan(hp: dict, cfg: FinetuneConfig, run_dir: Path, local_run: Path | N
 
 def plan_text(plan: dict) -> str:
     """The plan as the line 02 prints before training."""
-    if not plan["drive_written_gb"] and not plan["drive_trashed_gb"]:
+    from helpers.core.drive_sync import human
+
+    if not plan["drive_written_bytes"] and not plan["drive_trashed_bytes"]:
         return f"Drive: nothing to write: the run already has its steps on Drive ({plan['steps_on_drive']})."
+    copy = human(plan["drive_written_bytes"])
     extra = (f"; if training runs longer than {plan['drive_minutes']:g} minutes, each further {plan['drive_minutes']:g} "
-             f"minutes add a copy ({plan['per_extra_copy_gb']:.2f} GB written and later sent to Trash)"
+             f"minutes add a copy ({copy} written, and later sent to Trash)"
              if plan["drive_minutes"] > 0 else
-             f"; DRIVE_MINUTES = 0: a copy after every SAVE_EVERY steps ({plan['per_extra_copy_gb']:.2f} GB written "
-             "and sent to Trash each but the last)")
-    return (f"Drive plan: write {plan['drive_written_gb']:.2f} GB (one checkpoint, at the end), send "
-            f"{plan['drive_trashed_gb']:.2f} GB to Trash (the checkpoint Drive holds now and stray partial copies)"
-            f"{extra}.")
+             f"; DRIVE_MINUTES = 0: a copy after every SAVE_EVERY steps ({copy} written and sent to Trash, each but "
+             "the last)")
+    return (f"Drive plan: write {copy} (one checkpoint, at the end), send {human(plan['drive_trashed_bytes'])} to "
+            f"Trash (the checkpoint Drive holds now and stray partial copies){extra}.")
 
 
 def heldout_loss(model_dir: Path, texts, max_tokens: int = 50_000) -> dict:
