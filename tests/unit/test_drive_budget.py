@@ -270,3 +270,15 @@ def test_the_meter_counts_replacements_deletions_and_appends(tmp_path):
     assert (m.written, m.trashed, m.revisions, m.revised) == (185, 130, 1, 50)
     os.truncate(d / "a", 10)  # not seen: a change by code outside Python's file calls
     assert m.unseen() == ["a"]
+
+
+def test_on_a_usual_t4_day_04_and_05_make_no_drive_backup(world, monkeypatch, capsys):
+    """Epochs of 14 minutes (a T4 estimate for the default data) keep the first two epochs under the
+    30 Drive minutes: no Drive backup at all, and almost nothing goes to Trash."""
+    monkeypatch.setattr(sys.modules[__name__], "BERT_EPOCH_MINUTES", 14.0)
+    monkeypatch.setattr(sys.modules[__name__], "SECONDS_PER_GPT2_STEP", 0.3)
+    counts = one_pass(world)
+    with capsys.disabled():
+        print(f"\nusual day: {total(counts, 'written') / GB:.3f} GB written, {total(counts, 'trashed') / GB:.3f} GB to Trash")
+    assert counts["04"]["trashed"] == counts["05"]["trashed"] == 0
+    assert total(counts, "written") <= 1.7 * GB and total(counts, "trashed") <= 0.05 * GB
