@@ -273,3 +273,26 @@ def test_restart_says_what_it_sends_to_drives_trash(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "0.00 GB" not in out and "Trash" in out and "run1" in out
     assert not run_dir.exists() and ft.reset_run(run_dir) == 0
+
+
+def test_notebook_02_parameters_are_finetune_config_fields():
+    """02 reads its settings with FinetuneConfig.from_notebook(globals(), profile): each parameter
+    named like a field, None for the profile's value; a typed-in string is refused with its name."""
+    import ast
+    import json
+
+    from helpers.core.config import ConfigError
+
+    nb = json.loads((Path(__file__).resolve().parents[2] / "notebooks" / "02_finetune_gpt2.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    namespace = {}
+    exec(compile(ast.parse("".join(cell["source"])), "parameters", "exec"), namespace)
+    fields = set(ft.FinetuneConfig.docs())
+    given = {name.lower() for name in namespace if name.isupper()} & fields
+    assert given >= fields - {"drive_minutes"}  # DRIVE_MINUTES: the profile's unless set
+    assert ft.FinetuneConfig.from_notebook(namespace, "colab") == ft.FinetuneConfig.for_profile("colab")
+    tiny = ft.FinetuneConfig.from_notebook(dict(namespace, STEPS=12, DRIVE_MINUTES=5), "tiny")
+    assert (tiny.steps, tiny.drive_minutes, tiny.model_size, tiny.save_every) == (12, 5.0, "tiny", 40)
+    with pytest.raises(ConfigError, match="STEPS must be int"):
+        ft.FinetuneConfig.from_notebook(dict(namespace, STEPS="1000"), "colab")
+    assert len(__import__("inspect").signature(ft.finetune).parameters) <= 7
