@@ -1,13 +1,18 @@
-"""Checkpoints between the runtime's disk and Drive, with every byte Drive is charged counted.
+"""What the notebooks write to Drive, with every byte Drive is charged counted.
 
-Colab's Drive mount sends any file that is replaced or deleted to Drive's Trash, and Trash
-counts against the 15 GB quota until it is emptied (gpt-2-simple issue #155). So training writes
-its checkpoints on the runtime's own disk and `sync_checkpoint` copies only the latest one to
-Drive, then removes the older ones there: at most one checkpoint per run stays on Drive, and
-`DriveUsage` counts what was written and what went to Trash.
+Colab's Drive mount sends any file that is replaced or deleted to Drive's Trash, and Trash counts
+against the 15 GB quota until it is emptied (gpt-2-simple issue #155); a file changed in place
+keeps its old content as a version. So work in progress stays on the runtime's own disk and
+reaches Drive only when losing it would cost enough (see docs/drive.md):
+
+- `DriveUsage` counts what was written and what went to Trash, file by file.
+- `Due(minutes)`: whether a copy is worth it now (`minutes` of work at stake).
+- `sync_checkpoint` copies a run's latest checkpoint to Drive and removes the older one there, so
+  a run keeps one checkpoint on Drive; `restore_checkpoint` brings it back after a lost runtime.
+- `WorkingCopy`: files appended to on the runtime disk, copied to Drive in batches.
 
     usage = DriveUsage()
-    sync_checkpoint(local_run, drive_run, usage)      # after each save
+    sync_checkpoint(local_run, drive_run, usage)      # when Due, and at the end
     restore_checkpoint(drive_run, local_run)          # after a disconnect: Drive -> runtime disk
 """
 from __future__ import annotations
