@@ -425,7 +425,7 @@ class Backup:
         if drive is not None and (self.drive_dir / BACKUP_WEIGHTS).is_file():
             with np.load(self.drive_dir / BACKUP_WEIGHTS) as saved:
                 self.earlier_copies = int(saved["copies"])
-        if local is not None and local >= (drive or 0) and local > 0:
+        if local and local >= (drive or 0) and any(self.keras_dir.rglob("*.index")):
             self.resumed_from, self.start_epoch = RUNTIME_DISK, local
         elif drive:
             import shutil
@@ -436,6 +436,10 @@ class Backup:
             for variable, value in zip(model.weights, arrays):
                 variable.assign(value)
             self.resumed_from, self.start_epoch = DRIVE, drive
+        if self.resumed_from != RUNTIME_DISK:  # what Keras saved there is not what is resumed: it must not restore it
+            import shutil
+
+            shutil.rmtree(self.keras_dir, ignore_errors=True)
         if self.resumed_from:
             what = ("weights and optimizer state" if self.resumed_from == RUNTIME_DISK else
                     "weights; the optimizer's moments start afresh, the learning-rate schedule carries on")
