@@ -511,7 +511,8 @@ def plan_backup(model, epochs: int, minutes: float) -> str:
     return (f"Drive plan: the weights ({human(size)}) are copied to Drive after an epoch only once {minutes:g} "
             f"minutes of training are not there yet, at most {most} time(s), never after the last epoch; each copy is "
             f"replaced by the next or deleted at the end, to Trash: at most {human(most * size)} written and as much "
-            f"to Trash, none when training takes under {minutes:g} minutes. The export then writes about {human(size)}.")
+            f"to Trash, none when training takes under {minutes:g} minutes. The export then writes {human(size)} of "
+            f"weights, with its graph and vocabulary.")
 
 
 def weights_bytes(model) -> int:
