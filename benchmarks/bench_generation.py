@@ -62,8 +62,8 @@ def fine_tune(root: Path, steps: int) -> tuple[Path, str]:
     texts = tiny_gpt2.toy_texts(400, seed=0)
     tiny_gpt2.build(root / "base" / "tiny", texts, seed=0)
     ft.write_texts(texts, root / "train.csv")
-    ft.finetune(root / "train.csv", root / "base" / "tiny", root / "gpt2" / "run1", steps=steps,
-                learning_rate=5e-3, accumulate_gradients=1, save_every=steps + 1, print_every=max(1, steps // 5))
+    cfg = ft.FinetuneConfig.for_profile("tiny", steps=steps, learning_rate=5e-3, save_every=steps + 1)
+    ft.finetune(root / "train.csv", root / "base" / "tiny", root / "gpt2" / "run1", cfg)
     return root / "gpt2", "run1"
 
 

@@ -298,28 +298,31 @@ def build_classifier(encoder, num_labels: int, *, dropout: float, seed: int = 0)
     return keras.Model(inputs, logits, name="bert_classifier")
 
 
-def warmup_decay(peak: float, total_steps: int, warmup_fraction: float):
-    """Learning rate rising linearly to `peak` over the warm-up, then falling linearly to 0."""
+def warmup_decay(peak: float, total_steps: int, warmup_fraction: float, offset: int = 0):
+    """Learning rate rising linearly to `peak` over the warm-up, then falling linearly to 0.
+    `offset`: steps already trained before the optimizer's own count started (a resume from
+    weights only, with a fresh optimizer)."""
     import tensorflow as tf
 
     class WarmUpLinearDecay(tf.keras.optimizers.schedules.LearningRateSchedule):
-        def __init__(self, peak, total, warmup):
+        def __init__(self, peak, total, warmup, offset=0):
             self.peak, self.total, self.warmup = peak, float(max(total, 1)), float(max(warmup, 1))
+            self.offset = float(offset)
 
         def __call__(self, step):
-            step = tf.cast(step, tf.float32) + 1.0
+            step = tf.cast(step, tf.float32) + 1.0 + self.offset
             up = step / self.warmup
             down = tf.maximum(self.total - step + 1.0, 0.0) / max(self.total - self.warmup + 1.0, 1.0)
             return self.peak * tf.minimum(up, down)
 
         def get_config(self):
-            return dict(peak=self.peak, total=self.total, warmup=self.warmup)
+            return dict(peak=self.peak, total=self.total, warmup=self.warmup, offset=self.offset)
 
-    return WarmUpLinearDecay(peak, total_steps, int(warmup_fraction * total_steps))
+    return WarmUpLinearDecay(peak, total_steps, int(warmup_fraction * total_steps), offset)
 
 
-def train(model, data: tuple, config, *, seed: int = 0, validation: tuple | None = None, backup_dir=None,
-          callbacks=()):
+def train(model, data: tuple, config, *, seed: int = 0, validation: tuple | None = None,
+          backup: "Backup | None" = None, callbacks=()):
     """Fine-tune `model` (all of it, encoder included) on `data` = (features, labels) with AdamW
     and warm-up + linear decay, as `config` (a `helpers.bert.config.TrainingConfig`) says: epochs,
     batch size, peak learning rate, warm-up, weight decay, and class weights that make every class
@@ -327,11 +330,14 @@ def train(model, data: tuple, config, *, seed: int = 0, validation: tuple | None
     epoch (`val_loss` in the history). Returns the Keras history; `history.class_weight` holds the
     weights used (None when not balanced).
 
-    With `backup_dir` (on Drive), Keras' BackupAndRestore saves weights, optimizer and epoch there
-    after every epoch (one checkpoint, replaced each time) and deletes it when training ends; a
-    rerun after a disconnect restores it and trains only the epochs still missing. A backup made
-    with other data, settings or a classifier of another shape is not resumed: it is deleted
-    (saying so) and training starts afresh."""
+    With `backup` (a `Backup`), every epoch is backed up on the runtime disk (weights, optimizer
+    and epoch; free), and to Drive (the weights and the epoch only: the optimizer state is twice
+    their size and can be rebuilt) only once `backup.minutes` of training are not there yet and
+    epochs remain. A rerun resumes from the runtime disk's backup (after an error or a kernel
+    restart: exactly), else from Drive's (after a lost runtime: the optimizer's moments start
+    afresh, the learning-rate schedule carries on), and says from which epoch. A backup made with
+    other data, settings or a classifier of another shape is deleted (saying so), not resumed.
+    Both backups are removed when training ends."""
     import tensorflow as tf
 
     features, labels = data
@@ -340,31 +346,186 @@ def train(model, data: tuple, config, *, seed: int = 0, validation: tuple | None
     tf.keras.utils.set_random_seed(seed)
     labels = np.asarray(labels, dtype=np.int32)
     class_weight = balanced_class_weight(labels, int(model.output_shape[-1])) if config.balance_classes else None
-    steps = epochs * int(np.ceil(len(labels) / batch_size))
-    optimizer = tf.keras.optimizers.AdamW(learning_rate=warmup_decay(learning_rate, steps, warmup_fraction),
-                                          weight_decay=weight_decay, clipnorm=1.0)
+    steps_per_epoch = int(np.ceil(len(labels) / batch_size))
+    start = 0
+    if backup is not None:
+        key = _backup_key(model, features, labels, epochs, batch_size, learning_rate, warmup_fraction,
+                          weight_decay, class_weight, seed)
+        start = backup.resume(model, key, epochs)
+    offset = start * steps_per_epoch if backup is not None and backup.resumed_from == DRIVE else 0
+    optimizer = tf.keras.optimizers.AdamW(
+        learning_rate=warmup_decay(learning_rate, epochs * steps_per_epoch, warmup_fraction, offset),
+        weight_decay=weight_decay, clipnorm=1.0)
     model.compile(optimizer=optimizer, loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     callbacks = list(callbacks)
-    if backup_dir is not None:
-        _claim_backup(Path(backup_dir), _backup_key(model, features, labels, epochs, batch_size, learning_rate,
-                                                   warmup_fraction, weight_decay, class_weight, seed))
-        callbacks.insert(0, tf.keras.callbacks.BackupAndRestore(str(backup_dir), save_freq="epoch", delete_checkpoint=True))
+    if backup is not None:
+        callbacks[:0] = [tf.keras.callbacks.BackupAndRestore(str(backup.keras_dir), save_freq="epoch",
+                                                             delete_checkpoint=True), backup.callback(epochs)]
     # Length-bucketed batches, each padded to its longest pair, shuffled across buckets each epoch.
     data = batched_dataset(features, labels, batch_size, seed=seed)
     if validation is not None:
         validation = batched_dataset(validation[0], validation[1], batch_size)
-    history = model.fit(data, epochs=epochs, class_weight=class_weight, validation_data=validation, verbose=2,
-                        callbacks=callbacks)
+    history = model.fit(data, epochs=epochs, initial_epoch=start, class_weight=class_weight,
+                        validation_data=validation, verbose=2, callbacks=callbacks)
     history.class_weight = class_weight
-    if backup_dir is not None:  # Keras deleted the checkpoint; the (empty) folders go too
-        import shutil
-
-        shutil.rmtree(backup_dir, ignore_errors=True)
+    if backup is not None:
+        backup.finish()
     return history
 
 
-BACKUP_KEY = "training.key"  # in the backup folder: what the backup was made from
+# --- backups while training ------------------------------------------------------------------
+RUNTIME_DISK, DRIVE = "the runtime disk", "Drive"
+BACKUP_KEY = "training.key"  # what the backup was made from
+BACKUP_EPOCH = "epoch"  # epochs finished when it was made
+BACKUP_WEIGHTS = "weights.npz"  # on Drive: the epoch and the model's weights (float32, `model.weights` order)
+
+
+class Backup:
+    """Where 04/05 back training up, and what that cost on Drive.
+
+    `local_dir` (runtime disk): Keras' BackupAndRestore after every epoch (weights and optimizer).
+    `drive_dir` (Drive): the weights and the epoch, written when `minutes` of training are not on
+    Drive yet and an epoch is still to come (at most `max_drive_copies(epochs)` times), replacing
+    the previous one (which goes to Trash); removed at the end. `usage` counts every byte written to Drive and sent to Trash."""
+
+    def __init__(self, local_dir: Path, drive_dir: Path, minutes: float | None = None, usage=None):
+        from helpers.core import drive_sync
+
+        self.local_dir, self.drive_dir = Path(local_dir), Path(drive_dir)
+        self.keras_dir = self.local_dir / "keras"
+        self.minutes = drive_sync.DRIVE_MINUTES if minutes is None else float(minutes)
+        self.usage = usage if usage is not None else drive_sync.DriveUsage()
+        self.resumed_from: str | None = None
+        self.start_epoch = self.drive_copies = self.earlier_copies = 0  # earlier: by sessions this one resumes
+        self.key = ""
+
+    # -- resuming -------------------------------------------------------------------------------
+    @staticmethod
+    def _epoch(folder: Path, key: str) -> int | None:
+        """Epochs done in the backup in `folder` if it was made from `key` (on Drive the epoch is
+        inside the weights file, so the two are replaced as one); None if there is none."""
+        key_file, epoch_file, weights = folder / BACKUP_KEY, folder / BACKUP_EPOCH, folder / BACKUP_WEIGHTS
+        if not (key_file.is_file() and key_file.read_text(encoding="utf-8").strip() == key):
+            return None
+        if weights.is_file():
+            with np.load(weights) as saved:
+                return int(saved["epoch"])
+        return int(epoch_file.read_text(encoding="utf-8").strip() or 0) if epoch_file.is_file() else None
+
+    def _discard_foreign(self, key: str) -> None:
+        for folder, on_drive in ((self.local_dir, False), (self.drive_dir, True)):
+            key_file = folder / BACKUP_KEY
+            if folder.exists() and not (key_file.is_file() and key_file.read_text(encoding="utf-8").strip() == key):
+                import shutil
+
+                size = self.usage.remove_tree(folder) if on_drive else shutil.rmtree(folder) or 0
+                if on_drive and size:
+                    print(f"A training backup in {folder} was made with other data, settings or classifier and is "
+                          f"not resumed: deleted ({size / 1e9:.2f} GB to Drive's Trash).")
+
+    def resume(self, model, key: str, epochs: int) -> int:
+        """The epoch training starts at (0-based), the model's weights loaded from Drive's backup
+        when that is the one to resume; says which."""
+        self.key = key
+        self._discard_foreign(key)
+        local, drive = self._epoch(self.local_dir, key), self._epoch(self.drive_dir, key)
+        if drive is not None and (self.drive_dir / BACKUP_WEIGHTS).is_file():
+            with np.load(self.drive_dir / BACKUP_WEIGHTS) as saved:
+                self.earlier_copies = int(saved["copies"])
+        if local and local >= (drive or 0) and any(self.keras_dir.rglob("*.index")):
+            self.resumed_from, self.start_epoch = RUNTIME_DISK, local
+        elif drive:
+            import shutil
+
+            shutil.rmtree(self.local_dir, ignore_errors=True)  # older than Drive's: not to be restored
+            with np.load(self.drive_dir / BACKUP_WEIGHTS) as saved:
+                arrays = [saved[f"w{i}"] for i in range(len(saved.files) - 2)]
+            for variable, value in zip(model.weights, arrays):
+                variable.assign(value)
+            self.resumed_from, self.start_epoch = DRIVE, drive
+        if self.resumed_from != RUNTIME_DISK:  # what Keras saved there is not what is resumed: it must not restore it
+            import shutil
+
+            shutil.rmtree(self.keras_dir, ignore_errors=True)
+        if self.resumed_from:
+            what = ("weights and optimizer state" if self.resumed_from == RUNTIME_DISK else
+                    "weights; the optimizer's moments start afresh, the learning-rate schedule carries on")
+            print(f"Resuming from epoch {self.start_epoch + 1} of {epochs}: the backup on {self.resumed_from} "
+                  f"({what}).")
+        else:
+            print(f"No backup of this training to resume: it starts at epoch 1 of {epochs}.")
+        self.local_dir.mkdir(parents=True, exist_ok=True)
+        (self.local_dir / BACKUP_KEY).write_text(key, encoding="utf-8")
+        return self.start_epoch
+
+    # -- backing up -----------------------------------------------------------------------------
+    def epoch_done(self, model, epoch: int, epochs: int, due) -> bool:
+        """After epoch `epoch` (1-based count of epochs done): mark the runtime disk's backup, and
+        copy the weights to Drive when `due()` and an epoch is still to come. True if copied."""
+        (self.local_dir / BACKUP_EPOCH).write_text(str(epoch), encoding="utf-8")
+        if epoch >= epochs or self.earlier_copies + self.drive_copies >= max_drive_copies(epochs) or not due():
+            return False
+        staged = self.local_dir / BACKUP_WEIGHTS
+        copies = self.earlier_copies + self.drive_copies + 1
+        np.savez(staged, epoch=np.int64(epoch), copies=np.int64(copies),
+                 **{f"w{i}": v.numpy() for i, v in enumerate(model.weights)})
+        self.drive_dir.mkdir(parents=True, exist_ok=True)
+        self.usage.write_text(self.drive_dir / BACKUP_KEY, self.key)
+        self.usage.copy(staged, self.drive_dir / BACKUP_WEIGHTS)  # atomic: weights and epoch as one
+        staged.unlink()
+        self.drive_copies += 1
+        due.done()
+        return True
+
+    def callback(self, epochs: int):
+        """The Keras callback that calls `epoch_done` (after BackupAndRestore has saved the epoch)."""
+        import tensorflow as tf
+
+        from helpers.core import drive_sync
+
+        backup, due = self, drive_sync.Due(self.minutes)
+
+        class DriveBackup(tf.keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                backup.epoch_done(self.model, epoch + 1, epochs, due)
+
+        return DriveBackup()
+
+    def finish(self) -> None:
+        """Training ended: both backups go (Drive's to Trash, counted)."""
+        import shutil
+
+        shutil.rmtree(self.local_dir, ignore_errors=True)
+        self.usage.remove_tree(self.drive_dir)
+
+    def says(self) -> str:
+        return f"{self.drive_copies} backup(s) copied to Drive; {self.usage.says()}"
+
+
+def max_drive_copies(epochs: int) -> int:
+    """Drive copies one training may make: one per two epochs still to come after the first, at
+    least one (3 epochs, the default: one; 10 epochs: four). Each costs its size written and, when
+    replaced or at the end, as much in Trash."""
+    return max(1, (epochs - 1) // 2)
+
+
+def plan_backup(model, epochs: int, minutes: float) -> str:
+    """What the backup may cost on Drive, said before training: each copy is the weights only."""
+    from helpers.core.drive_sync import human
+
+    size = weights_bytes(model)
+    most = min(max(0, epochs - 1), max_drive_copies(epochs))
+    return (f"Drive plan: the weights ({human(size)}) are copied to Drive after an epoch only once {minutes:g} "
+            f"minutes of training are not there yet, at most {most} time(s), never after the last epoch; each copy is "
+            f"replaced by the next or deleted at the end, to Trash: at most {human(most * size)} written and as much "
+            f"to Trash, none when training takes under {minutes:g} minutes. The export then writes {human(size)} of "
+            f"weights, with its graph and vocabulary.")
+
+
+def weights_bytes(model) -> int:
+    """Bytes of the model's weights in float32 (a Drive backup, or the export)."""
+    return 4 * int(sum(np.prod(v.shape) for v in model.weights))
 
 
 def _backup_key(model, features: dict, labels, *settings) -> str:
@@ -381,22 +542,8 @@ def _backup_key(model, features: dict, labels, *settings) -> str:
     return digest.hexdigest()
 
 
-def _claim_backup(backup_dir: Path, key: str) -> None:
-    """Keep a backup made from the same data and settings (to resume it); delete any other."""
-    import shutil
-
-    key_file = backup_dir / BACKUP_KEY
-    if backup_dir.exists() and not (key_file.is_file() and key_file.read_text(encoding="utf-8").strip() == key):
-        size = sum(p.stat().st_size for p in backup_dir.rglob("*") if p.is_file())
-        shutil.rmtree(backup_dir)
-        print(f"A training backup in {backup_dir} was made with other data, settings or classifier and is not "
-              f"resumed: deleted ({size / 1e9:.2f} GB to Drive's Trash); training starts from epoch 1.")
-    backup_dir.mkdir(parents=True, exist_ok=True)
-    key_file.write_text(key, encoding="utf-8")
-
-
 def backup_bytes(model) -> int:
-    """Bytes of one training backup: the weights and AdamW's two moments, float32."""
+    """Bytes of a full Keras backup (the runtime disk's): the weights and AdamW's two moments, float32."""
     return 3 * 4 * int(sum(np.prod(v.shape) for v in model.trainable_variables)) + \
         4 * int(sum(np.prod(v.shape) for v in model.non_trainable_variables))
 

@@ -1,25 +1,60 @@
-"""Checkpoints between the runtime's disk and Drive, with every byte Drive is charged counted.
+"""What the notebooks write to Drive, with every byte Drive is charged counted.
 
-Colab's Drive mount sends any file that is replaced or deleted to Drive's Trash, and Trash
-counts against the 15 GB quota until it is emptied (gpt-2-simple issue #155). So training writes
-its checkpoints on the runtime's own disk and `sync_checkpoint` copies only the latest one to
-Drive, then removes the older ones there: at most one checkpoint per run stays on Drive, and
-`DriveUsage` counts what was written and what went to Trash.
+Colab's Drive mount sends any file that is replaced or deleted to Drive's Trash, and Trash counts
+against the 15 GB quota until it is emptied (gpt-2-simple issue #155); a file changed in place
+keeps its old content as a version. So work in progress stays on the runtime's own disk and
+reaches Drive only when losing it would cost enough (see docs/drive.md):
+
+- `DriveUsage` counts what was written and what went to Trash, file by file.
+- `Due(minutes)`: whether a copy is worth it now (`minutes` of work at stake).
+- `sync_checkpoint` copies a run's latest checkpoint to Drive and removes the older one there, so
+  a run keeps one checkpoint on Drive; `restore_checkpoint` brings it back after a lost runtime.
+- `WorkingCopy`: files appended to on the runtime disk, copied to Drive in batches.
 
     usage = DriveUsage()
-    sync_checkpoint(local_run, drive_run, usage)      # after each save
+    sync_checkpoint(local_run, drive_run, usage)      # when Due, and at the end
     restore_checkpoint(drive_run, local_run)          # after a disconnect: Drive -> runtime disk
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 CHECKPOINT_RE = re.compile(r"^model-(\d+)\.(index|meta|data-\d+-of-\d+)$")
 RUN_FILES = ("hparams.json", "encoder.json", "vocab.bpe")  # copied by gpt-2-simple into each run
+DRIVE_MINUTES = 30.0  # copy work in progress to Drive only when a disconnect would cost at least this much
+CLOCK = time.monotonic  # seconds; the Drive budget test replaces it with a simulated clock
+
+
+def human(size: float) -> str:
+    """Bytes as people read them: 0.50 GB, 12.3 MB, 4 kB."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(size) >= scale or unit == "kB":
+            return f"{size / scale:.2f} {unit}" if unit == "GB" else f"{size / scale:.1f} {unit}"
+    return f"{size} B"
+
+
+def now() -> float:
+    return CLOCK()
+
+
+class Due:
+    """Whether a copy to Drive is worth it now: when at least `minutes` of work (since the start, or
+    since the last copy) would be lost without it. `minutes=0`: every time it is asked."""
+
+    def __init__(self, minutes: float):
+        self.minutes, self.since = float(minutes), now()
+
+    def __call__(self) -> bool:
+        return now() - self.since >= self.minutes * 60
+
+    def done(self) -> None:
+        self.since = now()
 
 
 def _copy_plain(src: Path, dst: Path) -> None:
@@ -63,9 +98,50 @@ class DriveUsage:
         self.trashed += path.stat().st_size
         path.unlink()
 
+    def remove_tree(self, folder: Path) -> int:
+        """Delete `folder` on Drive (its files go to Trash); returns the bytes deleted."""
+        folder = Path(folder)
+        if not folder.exists():
+            return 0
+        size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        shutil.rmtree(folder)
+        self.trashed += size
+        return size
+
+    @contextlib.contextmanager
+    def writing(self, path: Path):
+        """Count a file or folder that other code writes on Drive inside the `with`: what it holds
+        after is written, what it held before (when it was replaced) went to Trash."""
+        path = Path(path)
+        before = _stamp(path)
+        yield path
+        after = _stamp(path)
+        if after and after != before:
+            self.written += after[0]
+            self.trashed += before[0] if before else 0
+            self.files.append(path.name)
+
+    def add(self, other: "DriveUsage") -> None:
+        self.written += other.written
+        self.trashed += other.trashed
+        self.files += other.files
+
+    def says(self) -> str:
+        """What was counted, as a line for the notebook."""
+        return f"Drive: wrote {human(self.written)}, sent {human(self.trashed)} to Trash (counted file by file)"
+
     def as_dict(self) -> dict:
         return {"drive_written_bytes": self.written, "drive_trashed_bytes": self.trashed,
                 "drive_written_gb": round(self.written / 1e9, 3), "drive_trashed_gb": round(self.trashed / 1e9, 3)}
+
+
+def _stamp(path: Path) -> tuple | None:
+    """(bytes, identity) of a file or a folder's files, None if absent: tells a rewrite from no change."""
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
+    if not path.exists():
+        return None
+    stats = [f.stat() for f in files]
+    return (sum(s.st_size for s in stats), tuple((s.st_ino, s.st_mtime_ns, s.st_size) for s in stats))
 
 
 def checkpoint_steps(folder: Path) -> dict[int, list[Path]]:
@@ -182,3 +258,70 @@ def checkpoint_bytes(folder: Path, step: int | None = None) -> int:
     """Bytes of one checkpoint in `folder` (the latest if `step` is None)."""
     step = latest_step(folder) if step is None else step
     return sum(p.stat().st_size for p in checkpoint_steps(folder).get(step, []))
+
+
+# -- files appended to in batches ----------------------------------------------------------------
+def _is_prefix(short: Path, long: Path) -> bool:
+    """True when file `short` holds the first bytes of file `long` (a Drive copy the local one grew from)."""
+    size = short.stat().st_size
+    if size > long.stat().st_size:
+        return False
+    with open(short, "rb") as a, open(long, "rb") as b:
+        while True:
+            chunk = a.read(1 << 20)
+            if not chunk:
+                return True
+            if chunk != b.read(len(chunk)):
+                return False
+
+
+class WorkingCopy:
+    """Files appended to on the runtime disk and copied to Drive in batches.
+
+    Each append to a file on the Drive mount makes a new revision of the whole file; a copy per
+    comment made 1,000 revisions of 03's CSV. Here the files live in `local_dir` and reach Drive
+    (each copied whole, atomically, the previous copy to Trash) after `every` units of work or
+    `minutes` of it, whichever comes first, and on `flush()` (end, or an error). A crash of the
+    runtime loses at most what was done since the last copy; a kernel restart on the same runtime
+    loses nothing (the working copy is used when Drive's copy is where it started from).
+    """
+
+    def __init__(self, drive_files, local_dir: Path, every: int = 100, minutes: float = 10.0,
+                 usage: DriveUsage | None = None):
+        self.drive = [Path(p) for p in drive_files]
+        self.local = [Path(local_dir) / p.name for p in self.drive]
+        self.every, self.due = max(1, int(every)), Due(minutes)
+        self.usage = usage if usage is not None else DriveUsage()
+        self.pending, self.flushes = 0, 0
+
+    def start(self) -> Path:
+        """The working copy of the first file, made ready: kept when each Drive file is the start
+        of its working copy (the same run, further on); else copied from Drive, or removed when
+        Drive has none (a new run, or RESTART)."""
+        self.local[0].parent.mkdir(parents=True, exist_ok=True)
+        keep = all(d.is_file() and l.is_file() and _is_prefix(d, l) for d, l in zip(self.drive, self.local))
+        if not keep:
+            for d, l in zip(self.drive, self.local):
+                l.unlink(missing_ok=True)
+                if d.is_file():
+                    _copy_plain(d, l)
+        self.due.done()
+        return self.local[0]
+
+    def tick(self, units: int = 1) -> bool:
+        """Count `units` of work done; copy to Drive when a batch is full or its minutes are up."""
+        self.pending += units
+        if self.pending >= self.every or (self.pending and self.due()):
+            self.flush()
+            return True
+        return False
+
+    def flush(self) -> None:
+        """Copy each working file that differs from Drive's (in order: data before its log)."""
+        for d, l in zip(self.drive, self.local):
+            if l.is_file() and not (d.is_file() and d.stat().st_size == l.stat().st_size and _is_prefix(d, l)):
+                d.parent.mkdir(parents=True, exist_ok=True)
+                self.usage.copy(l, d)
+        self.pending = 0
+        self.flushes += 1
+        self.due.done()

@@ -42,7 +42,7 @@ LAYOUT = (
     Entry("bert_encoder", "models/bert_encoder/{name}/", "04_bert_realism", "locally built BERT encoder SavedModel (tiny profile)"),
     Entry("bert_realism", "models/bert_realism/", "04_bert_realism", "realism classifier SavedModel"),
     Entry("bert_upvotes", "models/bert_upvotes/", "05_bert_upvotes", "upvote classifier SavedModel"),
-    Entry("bert_backup", "models/bert_backup/{model}/", "04_bert_realism", "training backup of 04 (`realism`) and 05 (`upvotes`): one checkpoint, removed when training ends"),
+    Entry("bert_backup", "models/bert_backup/{model}/", "04_bert_realism", "training backup of 04 (`realism`) and 05 (`upvotes`): the weights, only when training runs long (see docs/drive.md); removed when training ends"),
     Entry("candidates", "runs/{date}/candidates.csv", "06_generate_candidates", "candidate replies to fresh comments"),
     Entry("scored", "runs/{date}/scored.csv", "07_score_review_post", "candidates with realism and upvote scores"),
     Entry("review", "runs/{date}/review.csv", "07_score_review_post", "replies proposed for posting; a person sets `approved`"),
@@ -57,7 +57,7 @@ LAYOUT = (
     Entry("bert_feedback", "prepared/bert_feedback_{source}.csv", "08_feedback", "posted replies with their parent and real score, for notebook 05's ADD_FEEDBACK"),
     Entry("prepared_manifest", "prepared/manifest.json", "01_pull_data", "which run wrote the prepared set: run id, source, subreddits, months, rows and sha256 of each file"),
     Entry("arctic_raw", "raw/arctic_shift/", "01_pull_data", "pages fetched from Arctic Shift's API, per subreddit and month (a rerun resumes from them)"),
-    Entry("fake_candidates", "prepared/gpt2_fake_candidates.csv", "03_generate_fakes", "GPT-2 candidates per seed comment, appended one comment at a time (resumable)"),
+    Entry("fake_candidates", "prepared/gpt2_fake_candidates.csv", "03_generate_fakes", "GPT-2 candidates per seed comment, copied here from the runtime disk every 100 comments (resumable)"),
 )
 ENTRIES = {e.key: e for e in LAYOUT}
 

@@ -17,11 +17,14 @@ import time
 import warnings
 from pathlib import Path
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from helpers.models import tiny_gpt2
+from helpers.core.config import StageConfig, setting
 from helpers.core.exchange import atomic_path
+from helpers.models import tiny_gpt2
 
 START, END = tiny_gpt2.START, tiny_gpt2.END
 # OpenAI's released sizes (their hparams.json), so memory can be estimated before downloading.
@@ -31,6 +34,28 @@ KNOWN_HPARAMS = {
 }
 SMALLER = {"355M": "124M"}
 TOKENS_PER_SAMPLE = 1024  # gpt-2-simple's finetune samples this many tokens, whatever n_ctx is
+
+
+@dataclass(frozen=True)
+class FinetuneConfig(StageConfig):
+    """Notebook 02's settings: read with `FinetuneConfig.from_notebook(globals(), profile)`."""
+
+    model_size: str = setting('base model: "124M"/"355M" (downloaded) or "tiny" (built locally); 355M needs '
+                              'more than a T4 gives TensorFlow', colab="124M", tiny="tiny")
+    steps: int = setting("total fine-tuning steps of the run (a rerun trains only the missing ones)", colab=1000, tiny=80)
+    learning_rate: float = setting("Adam learning rate", colab=1e-4, tiny=3e-3)
+    batch_size: int = setting("samples of 1024 tokens per step", default=1)
+    # gpt-2-simple's own default is 5; 1 fits a free T4 with margin (benchmarks/bench_finetune_memory.py)
+    accumulate_gradients: int = setting("gradient accumulation steps (1 needs least memory)", default=1)
+    only_transformer_layers: bool = setting("train only the transformer blocks (less memory; gpt-2-simple's "
+                                            "advice above 124M)", default=False)
+    save_every: int = setting("save a checkpoint on the runtime disk every N steps (what an error or a kernel "
+                              "restart can cost)", colab=500, tiny=40)
+    drive_minutes: float = setting("copy the checkpoint to Drive once this many minutes of training are not "
+                                   "there yet (and at the end); 0: after every SAVE_EVERY steps", colab=30.0, tiny=0.0)
+    sample_every: int = setting("print a generated sample every N steps (0: never)", colab=200, tiny=0)
+    run_name: str = setting("the run folder models/gpt2/<RUN_NAME>/ (notebooks 03 and 06 read it)", default="run1")
+    valid_fraction: float = setting("share of threads held out to measure the loss before and after", default=0.1)
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -239,31 +264,11 @@ def _close_summary_writers() -> None:
             obj.close()
 
 
-def finetune(dataset: Path, base_dir: Path, run_dir: Path, *, steps: int, work_dir: Path | None = None,
-             batch_size: int = 1, learning_rate: float = 1e-4, accumulate_gradients: int = 1,
-             only_transformer_layers: bool = False, save_every: int = 500, sample_every: int = 0,
-             sample_length: int = 128, print_every: int = 10, seed: int = 0, usage=None) -> dict:
-    """Fine-tune with gpt-2-simple until the run has `steps` steps in total.
-
-    Training runs on the runtime's disk (`work_dir`/<run>, default: a `-work` folder beside
-    `run_dir`) in chunks of `save_every` steps; after each chunk the checkpoint is copied to
-    `run_dir` on Drive and the older one there removed (`drive_sync`), so Drive holds one
-    checkpoint, and a disconnect costs at most `save_every` steps. A rerun restores Drive's
-    checkpoint and trains only the steps still missing. `usage` (a `drive_sync.DriveUsage`)
-    counts the bytes written to Drive and sent to its Trash. Running out of GPU memory raises
-    `OutOfMemory` naming the setting to change.
-    """
-    import gpt_2_simple as gpt2
-    import tensorflow as tf
-
+def _start_run(run_dir: Path, local_run: Path, usage) -> tuple[int, list[str]]:
+    """Make the runtime disk's copy of the run current (Drive's checkpoint restored after a lost
+    runtime; a local run of another id discarded); returns the steps on Drive and what was pruned."""
     from helpers.core import drive_sync
 
-    from helpers.core import runtime
-
-    usage = usage if usage is not None else drive_sync.DriveUsage()
-    base_dir, run_dir = Path(base_dir).resolve(), Path(run_dir).resolve()
-    work_dir = Path(work_dir).resolve() if work_dir else runtime.local_root() / "gpt2_work"
-    local_run = work_dir / run_dir.name
     pruned = drive_sync.prune_drive_run(run_dir, usage)  # left by an earlier session or a crash mid-sync
     run_id = drive_sync.run_id(run_dir, usage)
     if drive_sync.run_id(local_run) != run_id:  # another run of the same name (RESTART, another Drive)
@@ -271,67 +276,130 @@ def finetune(dataset: Path, base_dir: Path, run_dir: Path, *, steps: int, work_d
     drive_sync.restore_checkpoint(run_dir, local_run)
     local_run.mkdir(parents=True, exist_ok=True)
     (local_run / drive_sync.RUN_ID).write_text(run_id, encoding="utf-8")
-    before = completed_steps(run_dir)
-    if completed_steps(local_run) > before:  # trained locally but not yet on Drive (a crash mid-sync)
-        drive_sync.sync_checkpoint(local_run, run_dir, usage)
-        before = completed_steps(run_dir)
+    return completed_steps(run_dir), pruned
+
+
+def _train_chunk(dataset: Path, base_dir: Path, local_run: Path, cfg: FinetuneConfig, steps: int, seed: int) -> None:
+    """`steps` more steps with gpt-2-simple on the runtime disk, ending in one saved checkpoint."""
+    import gpt_2_simple as gpt2
+    import tensorflow as tf
+
+    done = completed_steps(local_run)
+    random.seed(seed + done)  # gpt-2-simple draws its 1024-token samples with `random`
+    np.random.seed(seed + done)
+    work_dir = local_run.parent
+    with tf.Graph().as_default(), contextlib.chdir(work_dir):
+        tf.compat.v1.set_random_seed(seed + done)
+        sess = gpt2.start_tf_sess()
+        try:
+            gpt2.finetune(sess, dataset=str(Path(dataset).resolve()), steps=steps,
+                          model_name=base_dir.name, model_dir=str(base_dir.parent),
+                          checkpoint_dir=str(work_dir), run_name=local_run.name,
+                          batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
+                          accumulate_gradients=cfg.accumulate_gradients,
+                          only_train_transformer_layers=cfg.only_transformer_layers, restore_from="latest",
+                          save_every=steps + 1, sample_every=cfg.sample_every if cfg.sample_every > 0 else cfg.steps + 1,
+                          sample_length=128, print_every=max(1, cfg.steps // 10), max_checkpoints=1)
+        except (tf.errors.ResourceExhaustedError, tf.errors.InternalError) as error:
+            if not is_out_of_memory(error):
+                raise
+            advice = memory_advice(base_dir.name, cfg.accumulate_gradients, cfg.only_transformer_layers, cfg.batch_size)
+            raise OutOfMemory(f"GPT-2 {base_dir.name} ran out of GPU memory while fine-tuning "
+                              f"(ACCUMULATE_GRADIENTS={cfg.accumulate_gradients}, ONLY_TRANSFORMER_LAYERS="
+                              f"{cfg.only_transformer_layers}, BATCH_SIZE={cfg.batch_size}): {advice} in the "
+                              f"parameters cell and run the notebook again; steps saved so far are kept.") from error
+        finally:
+            sess.close()
+            _close_summary_writers()
+
+
+def finetune(dataset: Path, base_dir: Path, run_dir: Path, cfg: FinetuneConfig, *, work_dir: Path | None = None,
+             usage=None, seed: int = 0) -> dict:
+    """Fine-tune with gpt-2-simple until the run has `cfg.steps` steps in total.
+
+    Training runs on the runtime's disk (`work_dir`/<run>, default: `gpt2_work` on the runtime
+    disk), saving a checkpoint there every `cfg.save_every` steps. The checkpoint is copied to
+    `run_dir` on Drive (and the older one there removed, to Trash) only once `cfg.drive_minutes`
+    of training are not on Drive yet, and at the end: a run shorter than that writes one
+    checkpoint to Drive and sends none to Trash. A rerun restores Drive's checkpoint (after a lost
+    runtime) or the runtime disk's (after a kernel restart) and trains only the steps still
+    missing. `usage` (a `drive_sync.DriveUsage`) counts the bytes written to Drive and sent to its
+    Trash. Running out of GPU memory raises `OutOfMemory` naming the setting to change.
+    """
+    import tensorflow as tf
+
+    from helpers.core import drive_sync, runtime
+
+    usage = usage if usage is not None else drive_sync.DriveUsage()
+    base_dir, run_dir = Path(base_dir).resolve(), Path(run_dir).resolve()
+    work_dir = Path(work_dir).resolve() if work_dir else runtime.local_root() / "gpt2_work"
+    local_run = work_dir / run_dir.name
+    before, pruned = _start_run(run_dir, local_run, usage)
     result = {"steps_before": before, "steps_trained": 0, "steps_total": before, "seconds": 0.0,
-              "resumed_from": tf.train.latest_checkpoint(str(run_dir)), "pruned_on_drive": pruned}
-    if steps - before <= 0:
-        return dict(result, **usage.as_dict())
-    chunk = save_every if save_every > 0 else steps
+              "resumed_from": tf.train.latest_checkpoint(str(run_dir)), "pruned_on_drive": pruned,
+              "local_steps_before": completed_steps(local_run), "drive_copies": 0}
+    due = drive_sync.Due(cfg.drive_minutes)
     start = time.perf_counter()
-    done = before
-    while done < steps:
-        n = min(chunk, steps - done)
-        random.seed(seed + done)  # gpt-2-simple draws its 1024-token samples with `random`
-        np.random.seed(seed + done)
-        local_run.mkdir(parents=True, exist_ok=True)
-        with tf.Graph().as_default(), contextlib.chdir(work_dir):
-            tf.compat.v1.set_random_seed(seed + done)
-            sess = gpt2.start_tf_sess()
-            try:
-                gpt2.finetune(sess, dataset=str(Path(dataset).resolve()), steps=n,
-                              model_name=base_dir.name, model_dir=str(base_dir.parent),
-                              checkpoint_dir=str(work_dir), run_name=local_run.name,
-                              batch_size=batch_size, learning_rate=learning_rate,
-                              accumulate_gradients=accumulate_gradients,
-                              only_train_transformer_layers=only_transformer_layers, restore_from="latest",
-                              save_every=n + 1, sample_every=sample_every if sample_every > 0 else steps + 1,
-                              sample_length=sample_length, print_every=print_every, max_checkpoints=1)
-            except (tf.errors.ResourceExhaustedError, tf.errors.InternalError) as error:
-                if not is_out_of_memory(error):
-                    raise
-                advice = memory_advice(base_dir.name, accumulate_gradients, only_transformer_layers, batch_size)
-                raise OutOfMemory(f"GPT-2 {base_dir.name} ran out of GPU memory while fine-tuning "
-                                  f"(ACCUMULATE_GRADIENTS={accumulate_gradients}, ONLY_TRANSFORMER_LAYERS="
-                                  f"{only_transformer_layers}, BATCH_SIZE={batch_size}): {advice} in the "
-                                  f"parameters cell and run the notebook again; steps saved so far are kept.") from error
-            finally:
-                sess.close()
-                _close_summary_writers()
+    while completed_steps(local_run) < cfg.steps:
         done = completed_steps(local_run)
-        stale = [p for s, ps in drive_sync.checkpoint_steps(local_run).items() if s != done for p in ps]
-        for path in stale:  # the runtime disk keeps one checkpoint too
-            path.unlink()
+        _train_chunk(dataset, base_dir, local_run, cfg, min(cfg.save_every if cfg.save_every > 0 else cfg.steps,
+                                                            cfg.steps - done), seed)
+        done = completed_steps(local_run)
+        for path in [p for s, ps in drive_sync.checkpoint_steps(local_run).items() if s != done for p in ps]:
+            path.unlink()  # the runtime disk keeps one checkpoint too
+        if done < cfg.steps and due():
+            drive_sync.sync_checkpoint(local_run, run_dir, usage)
+            result["drive_copies"] += 1
+            due.done()
+    if completed_steps(local_run) > completed_steps(run_dir):  # the end (or steps trained before a kernel restart)
         drive_sync.sync_checkpoint(local_run, run_dir, usage)
+        result["drive_copies"] += 1
     after = completed_steps(run_dir)
     return dict(result, steps_trained=after - before, steps_total=after,
                 seconds=round(time.perf_counter() - start, 2), **usage.as_dict())
 
 
-def drive_plan(hp: dict, steps: int, save_every: int, steps_before: int = 0,
+def drive_plan(hp: dict, cfg: FinetuneConfig, run_dir: Path, local_run: Path | None = None,
                checkpoint_bytes: int | None = None) -> dict:
-    """What a run will write to Drive and send to its Trash before it starts: one checkpoint
-    (the weights in float32, unless `checkpoint_bytes` is known) per sync, and every checkpoint
-    but the last one replaced (to Trash), the previous session's too when resuming."""
+    """What this run will write to Drive and send to its Trash, from the facts before it starts:
+    one checkpoint (the weights in float32, unless `checkpoint_bytes` is known) at the end when
+    steps are missing on Drive, the one Drive holds then replaced (to Trash), and the stray files an
+    interrupted copy left (pruned, to Trash); `per_extra_copy_gb` is what each `drive_minutes` of
+    training beyond the first adds (written and trashed alike)."""
+    from helpers.core import drive_sync
+
+    run_dir = Path(run_dir)
     checkpoint = checkpoint_bytes if checkpoint_bytes is not None else 4 * parameter_count(hp)
-    syncs = math.ceil(max(0, steps - steps_before) / (save_every if save_every > 0 else max(steps, 1)))
-    replaced = max(0, syncs - 1) + (1 if steps_before and syncs else 0)
-    return {"checkpoint_gb": round(checkpoint / 1e9, 6), "syncs": syncs,
-            "drive_written_gb": round(checkpoint * syncs / 1e9, 6),
-            "drive_trashed_gb": round(checkpoint * replaced / 1e9, 6),
-            "drive_kept_gb": round(checkpoint / 1e9 if (syncs or steps_before) else 0.0, 6)}
+    on_drive = completed_steps(run_dir)
+    missing = cfg.steps > on_drive
+    stale = 0
+    if run_dir.is_dir():
+        keep = drive_sync.latest_step(run_dir)
+        stale = sum(p.stat().st_size for s, ps in drive_sync.checkpoint_steps(run_dir).items() if s != keep for p in ps)
+        stale += sum(p.stat().st_size for p in run_dir.glob(".*.part"))
+    replaced = drive_sync.checkpoint_bytes(run_dir) if (missing and on_drive) else 0
+    return {"checkpoint_gb": round(checkpoint / 1e9, 6), "steps_on_drive": on_drive,
+            "drive_written_bytes": checkpoint * missing, "drive_trashed_bytes": replaced + stale,
+            "drive_written_gb": round(checkpoint * missing / 1e9, 6),
+            "drive_trashed_gb": round((replaced + stale) / 1e9, 6),
+            "per_extra_copy_gb": round(checkpoint / 1e9, 6) if missing else 0.0,
+            "drive_minutes": cfg.drive_minutes}
+
+
+def plan_text(plan: dict) -> str:
+    """The plan as the line 02 prints before training."""
+    from helpers.core.drive_sync import human
+
+    if not plan["drive_written_bytes"] and not plan["drive_trashed_bytes"]:
+        return f"Drive: nothing to write: the run already has its steps on Drive ({plan['steps_on_drive']})."
+    copy = human(plan["drive_written_bytes"])
+    extra = (f"; if training runs longer than {plan['drive_minutes']:g} minutes, each further {plan['drive_minutes']:g} "
+             f"minutes add a copy ({copy} written, and later sent to Trash)"
+             if plan["drive_minutes"] > 0 else
+             f"; DRIVE_MINUTES = 0: a copy after every SAVE_EVERY steps ({copy} written and sent to Trash, each but "
+             "the last)")
+    return (f"Drive plan: write {copy} (one checkpoint, at the end), send {human(plan['drive_trashed_bytes'])} to "
+            f"Trash (the checkpoint Drive holds now and stray partial copies){extra}.")
 
 
 def heldout_loss(model_dir: Path, texts, max_tokens: int = 50_000) -> dict:

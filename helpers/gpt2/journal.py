@@ -1,11 +1,41 @@
 """The resumable CSV journal of notebooks 03 and 06: each comment's candidates are appended to the
 CSV, and logged in a hidden `.progress` file beside it, as soon as they are written; a rerun skips
-the comments already there and cuts off the rows of the one in flight when the last run stopped."""
+the comments already there and cuts off the rows of the one in flight when the last run stopped.
+
+On Drive the journal is kept on the runtime disk and copied to Drive in batches (`DriveBatches`):
+an append on the Drive mount is a new revision of the whole file, and one per comment made 1,000 of
+them at 03's default."""
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from helpers.core import drive_sync
+
+
+@dataclass
+class DriveBatches:
+    """Where the journal lives on Drive and how often it gets there: the CSV and its log are
+    written on the runtime disk (`local_dir`) and copied to `path`'s folder every `every`
+    comments or `minutes` of work, whichever comes first, at the end and on an error. A lost
+    runtime costs at most that much work; a kernel restart on the same runtime costs nothing."""
+
+    path: Path
+    local_dir: Path
+    every: int = 100
+    minutes: float = 10.0
+    usage: drive_sync.DriveUsage = field(default_factory=drive_sync.DriveUsage)
+
+    def working_copy(self) -> drive_sync.WorkingCopy:
+        path = Path(self.path)
+        return drive_sync.WorkingCopy([path, progress_path(path)], self.local_dir, self.every, self.minutes, self.usage)
+
+    def says(self) -> str:
+        return (f"copied to Drive every {self.every} comments or {self.minutes:g} minutes, and at the end: a lost "
+                f"runtime costs at most that much; {self.usage.says()}")
+
 
 def progress_path(out_path: Path) -> Path:
     """The log beside `out_path` that records each finished comment and where its rows end."""
@@ -71,36 +101,44 @@ def generate_resumable(engine, items, key: str, comment_col: str, out_path, n: i
     """Append each item's candidates to the CSV `out_path` (rows of `items` + `candidate` +
     `candidate_tokens`), skipping keys already there. Comments are sampled `comments_per_run` at a
     time (the engine's default unless given) and each one's rows are appended, and logged, as soon
-    as its run ends: a crash loses at most the comments in flight. Returns the whole file as a
-    DataFrame."""
+    as its run ends: a crash loses at most the comments in flight. `out_path` may be a
+    `DriveBatches`: then the file is worked on at the runtime disk and reaches Drive in batches
+    (and on the way out, error or not). Returns the whole file as a DataFrame."""
     import pandas as pd
 
     for column in (key, comment_col):
         if column not in items.columns:
             raise KeyError(f"items have no column {column!r} (columns: {', '.join(items.columns)})")
-    out_path = Path(out_path)
-    columns = [*items.columns, "candidate", "candidate_tokens"]
-    done = _start(out_path, columns, key)
-    todo = items.assign(**{key: items[key].astype(str)}).drop_duplicates(key)
-    todo = todo[~todo[key].isin(done)]
-    rows = todo.to_dict("records")
-    from tqdm.auto import tqdm
+    copy = out_path.working_copy() if isinstance(out_path, DriveBatches) else None
+    out_path = copy.start() if copy else Path(out_path)
+    try:
+        columns = [*items.columns, "candidate", "candidate_tokens"]
+        done = _start(out_path, columns, key)
+        todo = items.assign(**{key: items[key].astype(str)}).drop_duplicates(key)
+        todo = todo[~todo[key].isin(done)]
+        rows = todo.to_dict("records")
+        from tqdm.auto import tqdm
 
-    per_run = (engine.comments_per_run if comments_per_run is None else int(comments_per_run)) if rows else 1
-    log = progress_path(out_path)
-    with tqdm(desc="comments", unit="comment", initial=len(done), total=len(done) + len(todo),
-              disable=not progress) as bar:
-        for at in range(0, len(rows), per_run):
-            run = rows[at:at + per_run]
-            found = engine.generate([str(item[comment_col]) for item in run], n, keys=[item[key] for item in run],
-                                    comments_per_run=per_run, **sampling)
-            for item, replies in zip(run, found):
-                chunk = pd.DataFrame([{**item, "candidate": r.text, "candidate_tokens": r.tokens} for r in replies],
-                                     columns=columns)
-                end = _append(out_path, chunk.to_csv(index=False, header=False).encode("utf-8"))
-                entry = {"key": item[key], "end": end, "candidates": len(replies)}
-                _append(log, (json.dumps(entry) + "\n").encode("utf-8"))
-            bar.update(len(run))
+        per_run = (engine.comments_per_run if comments_per_run is None else int(comments_per_run)) if rows else 1
+        log = progress_path(out_path)
+        with tqdm(desc="comments", unit="comment", initial=len(done), total=len(done) + len(todo),
+                  disable=not progress) as bar:
+            for at in range(0, len(rows), per_run):
+                run = rows[at:at + per_run]
+                found = engine.generate([str(item[comment_col]) for item in run], n, keys=[item[key] for item in run],
+                                        comments_per_run=per_run, **sampling)
+                for item, replies in zip(run, found):
+                    chunk = pd.DataFrame([{**item, "candidate": r.text, "candidate_tokens": r.tokens} for r in replies],
+                                         columns=columns)
+                    end = _append(out_path, chunk.to_csv(index=False, header=False).encode("utf-8"))
+                    entry = {"key": item[key], "end": end, "candidates": len(replies)}
+                    _append(log, (json.dumps(entry) + "\n").encode("utf-8"))
+                    if copy:
+                        copy.tick()
+                bar.update(len(run))
+    finally:
+        if copy:
+            copy.flush()
     return read_candidates(out_path)
 
 

@@ -55,8 +55,8 @@ root = Path(args["root"])
 texts = tiny_gpt2.toy_texts(400, seed=0)
 tiny_gpt2.build(root / "base" / "tiny", texts, seed=0)
 ft.write_texts(texts, root / "train.csv")
-trained = ft.finetune(root / "train.csv", root / "base" / "tiny", root / "gpt2" / "run1", steps=args["steps"],
-                      learning_rate=5e-3, accumulate_gradients=1, save_every=1000, print_every=1000)
+cfg = ft.FinetuneConfig.for_profile("tiny", steps=args["steps"], learning_rate=5e-3, save_every=1000)
+trained = ft.finetune(root / "train.csv", root / "base" / "tiny", root / "gpt2" / "run1", cfg)
 result = {"steps": trained["steps_total"]}
 """
 _RUN: Path | None = None

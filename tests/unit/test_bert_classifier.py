@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "standins"))
 from helpers.bert import classifier as bc
 from helpers.bert.config import TrainingConfig
 from helpers.core import settings
@@ -226,70 +227,115 @@ def test_thread_split_gives_a_rare_class_its_share_of_test_rows():
         assert not set(train.submission_id) & set(test.submission_id)
 
 
-def test_a_backup_from_other_data_or_another_model_is_not_resumed(tmp_path, capsys):
-    """A backup left by a crashed run (a disconnect, then never rerun) must not be restored into
-    training on other data (01 pulled again) or into a classifier of another shape: that run starts
-    afresh, says so, and the stale backup is replaced, not loaded."""
-    import tensorflow as tf
-
-    df = synthetic_pairs(120)
+def _backup_task(tmp_path, n=240):
+    df = synthetic_pairs(n)
     enc = tiny_bert.build(tmp_path / "encoder", pd.concat([df.comment, df.reply]), seed=0)
     tokenizer = bc.PairTokenizer(*bc.load_encoder(str(enc))[1:], max_seq_length=24)
-    x, y = tokenizer.encode(df.comment, df.reply), df.label
-    backup = tmp_path / "drive" / "models" / "bert_backup" / "realism"
+    return enc, tokenizer, tokenizer.encode(df.comment, df.reply), df.label
+
+
+def _disconnect_at(epoch_to_fail, seen=None):
+    import tensorflow as tf
 
     class Disconnect(tf.keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
-            if epoch == 1:
+            if seen is not None:
+                seen.append(self.model.get_layer("classifier").get_weights()[0].copy())
+            if epoch == epoch_to_fail:
                 raise KeyboardInterrupt("runtime disconnected")
 
+    return Disconnect()
+
+
+def test_a_backup_from_other_data_or_another_model_is_not_resumed(tmp_path, capsys):
+    """A backup left by a crashed run must not be restored into training on other data (01 pulled
+    again) or into a classifier of another shape: that run starts afresh, says so, and the stale
+    backups (runtime disk and Drive) are deleted, the Drive one counted as Trash."""
+    enc, tokenizer, x, y = _backup_task(tmp_path, 120)
+    backup = lambda: bc.Backup(tmp_path / "local" / "realism", tmp_path / "drive" / "realism", minutes=0)  # noqa: E731
     with pytest.raises(KeyboardInterrupt):
         bc.train(bc.build_classifier(bc.load_encoder(str(enc))[0], 2, dropout=0.1), (x, y), config(epochs=3),
-                 backup_dir=backup, callbacks=[Disconnect()])
-    assert list(backup.rglob("*.index"))
+                 backup=backup(), callbacks=[_disconnect_at(1)])
+    assert (tmp_path / "drive" / "realism" / bc.BACKUP_WEIGHTS).is_file()
     capsys.readouterr()
     other = synthetic_pairs(150, seed=1)  # the data changed meanwhile
     x2, y2 = tokenizer.encode(other.comment, other.reply), other.label
+    stale = backup()
     with pytest.raises(KeyboardInterrupt):
-        history = bc.train(bc.build_classifier(bc.load_encoder(str(enc))[0], 2, dropout=0.1), (x2, y2), config(epochs=3),
-                           backup_dir=backup, callbacks=[Disconnect()])
-    assert "not resumed" in capsys.readouterr().out  # it started at epoch 0 (the Disconnect hit epoch 1 again)
+        bc.train(bc.build_classifier(bc.load_encoder(str(enc))[0], 2, dropout=0.1), (x2, y2), config(epochs=3),
+                 backup=stale, callbacks=[_disconnect_at(1)])
+    out = capsys.readouterr().out
+    assert "not resumed" in out and "starts at epoch 1" in out and stale.usage.trashed > 0
     # a classifier of another shape (3 labels): no restore error, a fresh start
-    history = bc.train(bc.build_classifier(bc.load_encoder(str(enc))[0], 3, dropout=0.1), (x2, np.asarray(y2) + (np.arange(len(y2)) % 3 == 0)),
-                       config(epochs=2), backup_dir=backup)
+    history = bc.train(bc.build_classifier(bc.load_encoder(str(enc))[0], 3, dropout=0.1),
+                       (x2, np.asarray(y2) + (np.arange(len(y2)) % 3 == 0)), config(epochs=2), backup=backup())
     assert history.epoch == [0, 1] and "not resumed" in capsys.readouterr().out
-    assert not backup.exists()
+    assert not (tmp_path / "drive" / "realism").exists() and not (tmp_path / "local" / "realism").exists()
 
 
-def test_training_resumes_after_a_crash_from_one_backup_on_drive(tmp_path):
-    """A disconnect in epoch 3 of 4: the rerun restores the backup (weights, optimizer, epoch) and
-    trains only the epochs still missing; the backup folder holds one checkpoint and is removed at the end."""
-    import tensorflow as tf
+def test_an_error_or_kernel_restart_resumes_from_the_runtime_disk_and_writes_nothing_to_drive(tmp_path, capsys):
+    """Stopped in epoch 3 of 4 on a run shorter than the Drive minutes: the rerun restores the
+    runtime disk's backup (weights, optimizer, epoch), says so, trains only the missing epochs; Drive
+    is not written at all (a Drive stand-in watching the file operations counts nothing)."""
+    from drive_meter import DriveMeter
 
-    df = synthetic_pairs(240)
-    enc = tiny_bert.build(tmp_path / "encoder", pd.concat([df.comment, df.reply]), seed=0)
-    encoder, vocab, lower = bc.load_encoder(str(enc))
-    tokenizer = bc.PairTokenizer(vocab, lower, max_seq_length=24)
-    x, y = tokenizer.encode(df.comment, df.reply), df.label
-    backup = tmp_path / "drive" / "models" / "bert_realism.backup"
-    seen = []
-
-    class Disconnect(tf.keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            seen.append(sorted(p.name for p in backup.glob("**/*") if p.is_file()))
-            if epoch == 2:
-                raise KeyboardInterrupt("runtime disconnected")
-
-    model = bc.build_classifier(encoder, 2, dropout=0.0)
-    with pytest.raises(KeyboardInterrupt):
-        bc.train(model, (x, y), config(epochs=4), backup_dir=backup, callbacks=[Disconnect()])
-    assert backup.is_dir() and len([p for p in backup.rglob("*.index")]) == 1  # one checkpoint kept
-    encoder, _, _ = bc.load_encoder(str(enc))
-    again = bc.build_classifier(encoder, 2, dropout=0.0)
-    history = bc.train(again, (x, y), config(epochs=4), backup_dir=backup)
+    enc, _, x, y = _backup_task(tmp_path)
+    (tmp_path / "drive").mkdir()
+    local, drive = tmp_path / "local" / "realism", tmp_path / "drive" / "realism"
+    with DriveMeter(tmp_path / "drive") as meter:
+        with pytest.raises(KeyboardInterrupt):
+            bc.train(bc.build_classifier(bc.load_encoder(str(enc))[0], 2, dropout=0.0), (x, y), config(epochs=4),
+                     backup=bc.Backup(local, drive), callbacks=[_disconnect_at(2)])
+        assert len(list(local.rglob("*.index"))) == 1 and not drive.exists()
+        again = bc.build_classifier(bc.load_encoder(str(enc))[0], 2, dropout=0.0)
+        backup = bc.Backup(local, drive)
+        history = bc.train(again, (x, y), config(epochs=4), backup=backup)
+    assert "Resuming from epoch 3 of 4: the backup on the runtime disk" in capsys.readouterr().out
     assert history.epoch == [2, 3]  # only the missing epochs
     assert int(again.optimizer.iterations.numpy()) == 4 * int(np.ceil(len(y) / 32))  # the schedule carried on
-    assert not backup.exists()  # removed once training finished
+    assert meter.as_dict() == {"written": 0, "trashed": 0} and backup.usage.written == 0
+    assert not local.exists() and not drive.exists()
+
+
+def test_a_lost_runtime_resumes_from_the_weights_on_drive(tmp_path, capsys):
+    """Epochs long enough to be worth a Drive copy (minutes=0 here): the weights alone (no
+    optimizer state) go to Drive, replacing the previous copy, at most twice for 5 epochs. The
+    runtime is lost in epoch 3 of 5: the rerun loads Drive's weights, says so, trains epochs 3-5
+    with the schedule carrying on, and makes no more copies than the cap left (a resumed run adds
+    no more than a first run). Drive's bytes, counted by the run and by the stand-in, agree."""
+    from drive_meter import DriveMeter
+
+    enc, _, x, y = _backup_task(tmp_path)
+    (tmp_path / "drive").mkdir()
+    local, drive = tmp_path / "local" / "realism", tmp_path / "drive" / "realism"
+    seen, resumed = [], []
+    with DriveMeter(tmp_path / "drive") as meter:
+        first = bc.Backup(local, drive, minutes=0)
+        model = bc.build_classifier(bc.load_encoder(str(enc))[0], 2, dropout=0.0)
+        with pytest.raises(KeyboardInterrupt):
+            bc.train(model, (x, y), config(epochs=5), backup=first,
+                     callbacks=[_disconnect_at(2, seen)])
+        import shutil
+
+        shutil.rmtree(tmp_path / "local")  # the runtime is gone, and its disk with it
+        weights = bc.weights_bytes(model)
+        assert first.drive_copies == 2 and weights < (drive / bc.BACKUP_WEIGHTS).stat().st_size < weights + 50_000
+        assert first.usage.trashed == (drive / bc.BACKUP_WEIGHTS).stat().st_size  # epoch 1's copy, replaced
+        again = bc.build_classifier(bc.load_encoder(str(enc))[0], 2, dropout=0.0)
+        second = bc.Backup(local, drive, minutes=0)
+        history = bc.train(again, (x, y), config(epochs=5), backup=second,
+                           callbacks=[_disconnect_at(-1, resumed)])
+    assert "Resuming from epoch 3 of 5: the backup on Drive" in capsys.readouterr().out
+    assert history.epoch == [2, 3, 4]
+    np.testing.assert_array_equal(resumed[0], seen[-1])  # the weights the lost runtime had after epoch 2
+    steps = int(np.ceil(len(y) / 32))
+    assert int(again.optimizer.iterations.numpy()) == 3 * steps  # a fresh optimizer ...
+    schedule = again.optimizer.get_config()["learning_rate"]["config"]
+    assert (schedule["offset"], schedule["total"]) == (2 * steps, 5 * steps)  # ... on the schedule carried on
+    assert second.drive_copies == 0 and not drive.exists() and not local.exists()  # the cap was reached
+    total = {"written": first.usage.written + second.usage.written, "trashed": first.usage.trashed + second.usage.trashed}
+    assert meter.as_dict() == total and total["written"] == total["trashed"]  # all of it gone to Trash at the end
+    assert meter.unseen() == []
 
 
 def test_cpu_step_estimate_follows_the_chosen_encoder_and_batch():

@@ -80,3 +80,41 @@ def test_a_checkpoint_without_its_index_is_not_taken_as_latest(tmp_path):
     (tmp_path / "model-4.index").unlink()
     assert ds.latest_step(tmp_path) is None
     assert ds.restore_checkpoint(tmp_path, tmp_path / "elsewhere") is None
+
+
+def test_working_copy_flushes_by_count_or_by_minutes_and_trusts_only_its_own_run(tmp_path, monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr(ds, "CLOCK", lambda: now[0])
+    drive, local = tmp_path / "drive" / "c.csv", tmp_path / "local"
+    copy = ds.WorkingCopy([drive], local, every=1000, minutes=10)
+    work = copy.start()
+    for minute in (6, 12):  # the second tick is 12 minutes after the start: a copy, though only 2 of 1000 done
+        now[0] = minute * 60
+        with open(work, "a") as f:
+            f.write(f"row {minute}\n")
+        flushed = copy.tick()
+    assert flushed and drive.read_text() == "row 6\nrow 12\n" and copy.usage.written == drive.stat().st_size
+    # a kernel restart: the working copy is ahead of Drive's and grew from it: kept
+    with open(work, "a") as f:
+        f.write("row 13\n")
+    assert ds.WorkingCopy([drive], local).start().read_text().endswith("row 13\n")
+    # Drive's file is not where the working copy started (another run wrote it): Drive's is taken
+    drive.write_text("other run\n")
+    assert ds.WorkingCopy([drive], local).start().read_text() == "other run\n"
+    # RESTART deleted Drive's file: the working copy goes too
+    drive.unlink()
+    assert not ds.WorkingCopy([drive], local).start().exists()
+
+
+def test_usage_counts_a_file_or_folder_other_code_rewrites(tmp_path):
+    usage = ds.DriveUsage()
+    target = tmp_path / "model"
+    with usage.writing(target):
+        target.mkdir()
+        (target / "w").write_bytes(b"x" * 100)
+    with usage.writing(target):
+        (target / "w").unlink()
+        (target / "w").write_bytes(b"y" * 40)
+    with usage.writing(target):
+        pass  # untouched: nothing counted
+    assert (usage.written, usage.trashed) == (140, 100)

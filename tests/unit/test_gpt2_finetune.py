@@ -1,6 +1,7 @@
 """Notebook 02's helpers: thread split, memory check, and (in child processes, as gpt-2-simple
 disables eager execution) resumable fine-tuning that lowers the held-out loss."""
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -23,8 +24,9 @@ TRAIN = """
 from pathlib import Path
 from helpers.gpt2 import finetune as ft
 root = Path(args["root"])
-result = ft.finetune(root / "train.csv", root / "base" / "tiny", root / "gpt2" / "run1", steps=args["steps"],
-                     learning_rate=5e-3, accumulate_gradients=1, save_every=args["save_every"], print_every=1)
+cfg = ft.FinetuneConfig.for_profile("tiny", steps=args["steps"], learning_rate=5e-3, save_every=args["save_every"],
+                                    drive_minutes=0)
+result = ft.finetune(root / "train.csv", root / "base" / "tiny", root / "gpt2" / "run1", cfg)
 if args.get("score"):
     result["after"] = ft.heldout_loss(root / "gpt2" / "run1", ft.read_texts(root / "valid.csv"))
     result["history_steps"] = ft.loss_history(root / "gpt2" / "run1")["step"].tolist()
@@ -88,14 +90,12 @@ def test_memory_check_uses_what_tensorflow_can_allocate_and_names_the_setting():
     assert not table["fits"].iloc[0] and table["usable GiB"].iloc[0] < T4_GIB * 0.95 - ft.MARGIN_GIB + 0.01
     assert "ACCUMULATE_GRADIENTS" in warning and "GiB" in warning and "Set MODEL_SIZE" in warning
     # ... the colab profile's defaults do, with the margin
-    from helpers.core.settings import make_settings
-
-    s = make_settings("colab")
-    _, ok = ft.memory_check(s.gpt2_model, s.gpt2_batch_size, s.gpt2_accumulate_gradients, T4_GIB,
-                            only_transformer_layers=s.gpt2_only_transformer_layers)
+    s = ft.FinetuneConfig.for_profile("colab")
+    _, ok = ft.memory_check(s.model_size, s.batch_size, s.accumulate_gradients, T4_GIB,
+                            only_transformer_layers=s.only_transformer_layers)
     assert ok is None
-    need = ft.training_memory_gb(ft.KNOWN_HPARAMS[s.gpt2_model], 1, s.gpt2_accumulate_gradients,
-                                 s.gpt2_only_transformer_layers) * 1e9 / ft.GIB
+    need = ft.training_memory_gb(ft.KNOWN_HPARAMS[s.model_size], 1, s.accumulate_gradients,
+                                 s.only_transformer_layers) * 1e9 / ft.GIB
     assert need <= ft.usable_gib(T4_GIB)
     assert "No GPU" in ft.memory_check("124M", 1, 1, None)[1]
     assert ft.memory_check("tiny", 1, 1, None)[1] is None
@@ -123,8 +123,8 @@ def finetune(*a, **k):
 gpt2.finetune = finetune
 root = Path(args["root"])
 try:
-    ft.finetune(root / "train.csv", root / "base" / args["model"], root / "drive" / "run1", steps=10,
-                work_dir=root / "work", **args["settings"])
+    cfg = ft.FinetuneConfig.for_profile("colab", steps=10, **args["settings"])
+    ft.finetune(root / "train.csv", root / "base" / args["model"], root / "drive" / "run1", cfg, work_dir=root / "work")
     result = {"kind": None, "message": None}
 except ft.OutOfMemory as e:
     result = {"kind": "OutOfMemory", "message": str(e)}
@@ -155,7 +155,10 @@ def test_gpu_out_of_memory_reported_as_an_internal_error_says_what_to_change(tmp
 
 
 DEFAULT_RUN = """
+import sys
 from pathlib import Path
+sys.path.insert(0, args["standins"])
+from drive_meter import DriveMeter
 from helpers.gpt2 import finetune as ft
 from helpers.models import tiny_gpt2
 root = Path(args["root"])
@@ -163,38 +166,84 @@ texts = tiny_gpt2.toy_texts(400, seed=0)
 if not (root / "base" / "tiny").exists():
     tiny_gpt2.build(root / "base" / "tiny", texts, seed=0)
     ft.write_texts(texts, root / "train.csv")
-kwargs = dict(work_dir=root / args["work"]) if args["work"] else {}
-result = ft.finetune(root / "train.csv", root / "base" / "tiny", root / "drive" / "gpt2" / "run1",
-                     steps=args["steps"], learning_rate=5e-3, accumulate_gradients=1,
-                     save_every=args["save_every"], print_every=100, **kwargs)
+cfg = ft.FinetuneConfig.for_profile("colab", model_size="tiny", steps=args["steps"], learning_rate=5e-3,
+                                    save_every=args["save_every"], drive_minutes=args.get("minutes", 30.0),
+                                    sample_every=0)
+run_dir = root / "drive" / "gpt2" / "run1"
+plan = ft.drive_plan(ft.model_hparams("tiny"), cfg, run_dir, checkpoint_bytes=args.get("ckpt"))
+(root / "drive").mkdir(exist_ok=True)
+with DriveMeter(root / "drive") as meter:
+    result = ft.finetune(root / "train.csv", root / "base" / "tiny", run_dir, cfg, work_dir=root / args["work"])
+result.update(plan=plan, meter=meter.as_dict(), unseen=meter.unseen())
 """
+STANDINS = str(Path(__file__).resolve().parents[1] / "standins")
 
 
-def test_drive_holds_one_checkpoint_and_its_bytes_are_counted(tmp_path):
-    """The colab defaults' shape (STEPS twice SAVE_EVERY), then a disconnect and a resume."""
+def _run(tmp_path, **args):
+    return run(DEFAULT_RUN, root=str(tmp_path), standins=STANDINS, **args)
+
+
+def test_a_default_run_writes_one_checkpoint_to_drive_and_trashes_none(tmp_path):
+    """The colab defaults' shape (STEPS twice SAVE_EVERY) on a run shorter than DRIVE_MINUTES: two
+    checkpoints on the runtime disk, one copy to Drive at the end, nothing to Trash; counted by a
+    Drive stand-in that watches the file operations, and by the run itself."""
     from helpers.core import drive_sync
 
-    drive = tmp_path / "drive"
-    run_dir = drive / "gpt2" / "run1"
-    first = run(DEFAULT_RUN, root=str(tmp_path), steps=8, save_every=4, work="runtime1")
-    assert sorted(drive_sync.checkpoint_steps(run_dir)) == [8]
-    # A disconnect: a new runtime (empty disk) resumes from Drive.
-    second = run(DEFAULT_RUN, root=str(tmp_path), steps=12, save_every=4, work="runtime2")
-    assert second["steps_before"] == 8 and second["steps_total"] == 12
-    assert sorted(drive_sync.checkpoint_steps(run_dir)) == [12]  # nothing left by the first session
-    assert not [p for p in drive.rglob("*") if p.name.startswith("model.ckpt")]  # no base model on Drive
+    first = _run(tmp_path, steps=8, save_every=4, work="runtime1")
+    run_dir = tmp_path / "drive" / "gpt2" / "run1"
+    assert sorted(drive_sync.checkpoint_steps(run_dir)) == [8] and first["drive_copies"] == 1
     ckpt = drive_sync.checkpoint_bytes(run_dir)
     on_drive = sum(p.stat().st_size for p in run_dir.iterdir())
-    written = first["drive_written_bytes"] + second["drive_written_bytes"]
-    trashed = first["drive_trashed_bytes"] + second["drive_trashed_bytes"]
-    assert written - trashed == on_drive  # every byte on Drive counted, nothing uncounted left behind
-    # the plan printed before training: syncs, and one replaced checkpoint per sync but the last
-    plan1 = ft.drive_plan({}, 8, 4, checkpoint_bytes=ckpt)
-    plan2 = ft.drive_plan({}, 12, 4, steps_before=8, checkpoint_bytes=ckpt)
-    assert (plan1["syncs"], plan2["syncs"]) == (2, 1)
-    assert plan1["drive_trashed_gb"] + plan2["drive_trashed_gb"] == pytest.approx(2 * ckpt / 1e9, rel=0.01)
-    small = 100_000  # index, counter and loss-event files replaced on each sync
-    assert 2 * ckpt <= trashed <= 2 * ckpt + small
+    assert first["meter"] == {"written": on_drive, "trashed": 0} and first["unseen"] == []
+    assert (first["drive_written_bytes"], first["drive_trashed_bytes"]) == (on_drive, 0)
+    assert first["plan"]["drive_trashed_gb"] == 0
+    # a repeated run adds nothing
+    again = _run(tmp_path, steps=8, save_every=4, work="runtime1")
+    assert again["steps_trained"] == 0 and again["meter"] == {"written": 0, "trashed": 0}
+    assert (again["plan"]["drive_written_gb"], again["plan"]["drive_trashed_gb"]) == (0, 0)
+    # a longer run on a new runtime (after a disconnect): one more copy replaces the old one
+    run_dir.joinpath(".model-12.data-00000-of-00001.part").write_bytes(b"x" * 5000)  # a copy cut short
+    more = _run(tmp_path, steps=12, save_every=4, work="runtime2", ckpt=ckpt)
+    assert more["steps_before"] == 8 and more["steps_total"] == 12 and more["drive_copies"] == 1
+    assert sorted(drive_sync.checkpoint_steps(run_dir)) == [12]
+    small = 100_000  # index, counter and loss-event files replaced on each copy
+    assert ckpt + 5000 <= more["meter"]["trashed"] <= ckpt + 5000 + small
+    assert more["plan"]["drive_trashed_bytes"] == ckpt + 5000  # the plan sees the stray copy
+    assert more["meter"]["trashed"] == more["drive_trashed_bytes"]
+    assert more["meter"]["written"] == more["drive_written_bytes"] <= first["meter"]["written"] + small
+
+
+def test_drive_minutes_zero_copies_after_every_chunk_as_before(tmp_path):
+    """DRIVE_MINUTES = 0: a copy per SAVE_EVERY steps, each replacing the last (what a disconnect
+    costs is then at most SAVE_EVERY steps); the stand-in and the run count the same bytes."""
+    from helpers.core import drive_sync
+
+    got = _run(tmp_path, steps=8, save_every=4, work="runtime", minutes=0)
+    run_dir = tmp_path / "drive" / "gpt2" / "run1"
+    ckpt = drive_sync.checkpoint_bytes(run_dir)
+    assert got["drive_copies"] == 2 and sorted(drive_sync.checkpoint_steps(run_dir)) == [8]
+    assert ckpt <= got["meter"]["trashed"] == got["drive_trashed_bytes"] <= ckpt + 100_000
+    assert got["meter"]["written"] == got["drive_written_bytes"]
+
+
+def test_a_kernel_restart_resumes_from_the_runtime_disk_without_touching_drive(tmp_path):
+    """Steps saved on the runtime disk but not yet on Drive (the kernel died mid-run, the runtime
+    lives on) are resumed from there, not trained again; Drive gets one copy, at the end."""
+    from helpers.core import drive_sync
+
+    _run(tmp_path, steps=4, save_every=4, work="runtime")
+    run_dir, local = tmp_path / "drive" / "gpt2" / "run1", tmp_path / "runtime" / "run1"
+    child = start(DEFAULT_RUN, root=str(tmp_path), standins=STANDINS, steps=100_000, save_every=4, work="runtime")
+    deadline = time.time() + 180
+    while ft.completed_steps(local) < 12 and child.poll() is None and time.time() < deadline:
+        time.sleep(0.1)
+    child.kill()
+    child.wait()
+    saved = ft.completed_steps(local)
+    assert saved >= 12 and ft.completed_steps(run_dir) == 4  # DRIVE_MINUTES not reached: Drive untouched
+    more = _run(tmp_path, steps=saved + 4, save_every=4, work="runtime")
+    assert (more["steps_before"], more["local_steps_before"], more["steps_total"]) == (4, saved, saved + 4)
+    assert sorted(drive_sync.checkpoint_steps(run_dir)) == [saved + 4] and more["drive_copies"] == 1
 
 
 def test_stream_wraps_rows_as_gpt2_simple_does():
@@ -207,9 +256,9 @@ def test_restart_does_not_bring_back_the_old_runs_checkpoint(tmp_path):
     must not be taken for the new run's."""
     from helpers.core import drive_sync
 
-    run(DEFAULT_RUN, root=str(tmp_path), steps=8, save_every=4, work="runtime")
+    _run(tmp_path, steps=8, save_every=4, work="runtime")
     ft.reset_run(tmp_path / "drive" / "gpt2" / "run1")
-    fresh = run(DEFAULT_RUN, root=str(tmp_path), steps=4, save_every=4, work="runtime")
+    fresh = _run(tmp_path, steps=4, save_every=4, work="runtime")
     assert (fresh["steps_before"], fresh["steps_total"]) == (0, 4)
     assert sorted(drive_sync.checkpoint_steps(tmp_path / "drive" / "gpt2" / "run1")) == [4]
 
@@ -224,3 +273,26 @@ def test_restart_says_what_it_sends_to_drives_trash(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "0.00 GB" not in out and "Trash" in out and "run1" in out
     assert not run_dir.exists() and ft.reset_run(run_dir) == 0
+
+
+def test_notebook_02_parameters_are_finetune_config_fields():
+    """02 reads its settings with FinetuneConfig.from_notebook(globals(), profile): each parameter
+    named like a field, None for the profile's value; a typed-in string is refused with its name."""
+    import ast
+    import json
+
+    from helpers.core.config import ConfigError
+
+    nb = json.loads((Path(__file__).resolve().parents[2] / "notebooks" / "02_finetune_gpt2.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    namespace = {}
+    exec(compile(ast.parse("".join(cell["source"])), "parameters", "exec"), namespace)
+    fields = set(ft.FinetuneConfig.docs())
+    given = {name.lower() for name in namespace if name.isupper()} & fields
+    assert given >= fields - {"drive_minutes"}  # DRIVE_MINUTES: the profile's unless set
+    assert ft.FinetuneConfig.from_notebook(namespace, "colab") == ft.FinetuneConfig.for_profile("colab")
+    tiny = ft.FinetuneConfig.from_notebook(dict(namespace, STEPS=12, DRIVE_MINUTES=5), "tiny")
+    assert (tiny.steps, tiny.drive_minutes, tiny.model_size, tiny.save_every) == (12, 5.0, "tiny", 40)
+    with pytest.raises(ConfigError, match="STEPS must be int"):
+        ft.FinetuneConfig.from_notebook(dict(namespace, STEPS="1000"), "colab")
+    assert len(__import__("inspect").signature(ft.finetune).parameters) <= 7
