@@ -1,9 +1,10 @@
 """The run-wide settings: the named profile and what every stage shares (seed, GPU, subreddits).
 
-Stage settings live in their stage's config (`helpers.core.config`): sampling in
-`helpers.gpt2.sampling_config`, BERT training and scoring in `helpers.bert.config`, and so on.
-Fields marked "(moves to ...)" are still read here by notebooks of other stages until their
-configs take them over.
+Stage settings live in their stage's config (`helpers.core.config`): pulling in
+`helpers.sources.pull.PullConfig`, fine-tuning in `helpers.gpt2.finetune.FinetuneConfig`, sampling in
+`helpers.gpt2.sampling_config`, BERT training and scoring in `helpers.bert.config`, comments to answer in
+`helpers.live.comments_config`, posting in `helpers.live.posting_config`, feedback in
+`helpers.live.feedback.config`.
 """
 from __future__ import annotations
 
@@ -31,25 +32,6 @@ class Settings(StageConfig):
                               default=SUBREDDITS)
     top_level_only: bool = setting("01 and 06: a pair's comment answers the post itself (the original's rule)",
                                    default=True)
-    # (moves to the pull config)
-    data_source: str = setting('01: "sample", "arctic_shift", "bigquery" or "dumps"', colab="arctic_shift", tiny="sample")
-    arctic_max_items: int = setting("01, arctic_shift: posts and comments per subreddit and month at most (0: all)",
-                                    colab=10_000, tiny=2_000)
-    # (moves to the finetune config)
-    gpt2_model: str = setting('base model: "124M"/"355M" (downloaded) or "tiny" (built locally); 355M does not '
-                              "fit a T4 (see 02)", colab="124M", tiny="tiny")
-    gpt2_steps: int = setting("02: fine-tuning steps", colab=1000, tiny=80)
-    gpt2_batch_size: int = setting("02: batch size", default=1)
-    gpt2_learning_rate: float = setting("02: learning rate", colab=1e-4, tiny=3e-3)
-    gpt2_accumulate_gradients: int = setting("02: gradient accumulation (gpt-2-simple's default 5; 1 fits a T4, "
-                                             "benchmarks/bench_finetune_memory.py)", default=1)
-    gpt2_save_every: int = setting("02: checkpoint to Drive every N steps (what a disconnect can cost)",
-                                   colab=500, tiny=40)
-    gpt2_sample_every: int = setting("02: print a sample every N steps (0: never)", colab=200, tiny=0)
-    gpt2_only_transformer_layers: bool = setting("02: train only the transformer blocks (not the embeddings)",
-                                                 default=False)
-    gpt2_max_reply_tokens: int = setting("02's sample only (03 and 06 read SamplingConfig.max_reply_tokens)",
-                                         colab=200, tiny=64)
 
 
 # Each profile's values by name (read-only view; the values themselves are declared above).

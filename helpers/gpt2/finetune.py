@@ -51,8 +51,8 @@ class FinetuneConfig(StageConfig):
                                             "advice above 124M)", default=False)
     save_every: int = setting("save a checkpoint on the runtime disk every N steps (what an error or a kernel "
                               "restart can cost)", colab=500, tiny=40)
-    drive_minutes: float = setting("copy the checkpoint to Drive once this many minutes of training are not "
-                                   "there yet (and at the end); 0: after every SAVE_EVERY steps", colab=30.0, tiny=0.0)
+    drive_minutes: float = setting("copy the checkpoint to Drive once this many minutes of training are at stake "
+                                   "(0: every SAVE_EVERY steps)", colab=30.0, tiny=0.0)
     sample_every: int = setting("print a generated sample every N steps (0: never)", colab=200, tiny=0)
     run_name: str = setting("the run folder models/gpt2/<RUN_NAME>/ (notebooks 03 and 06 read it)", default="run1")
     valid_fraction: float = setting("share of threads held out to measure the loss before and after", default=0.1)

@@ -8,7 +8,7 @@ import helpers
 def test_setup_then_summary(drive):
     ctx = helpers.setup("01_pull_data")
     assert ctx.paths.root == drive.resolve()
-    settings = ctx.configure("tiny", gpt2_steps=7)
+    settings = ctx.configure("tiny", seed=7)
     with ctx.timer("step"):
         ctx.counts["rows"] = 12
     ctx.metrics["auc"] = 0.5
@@ -16,7 +16,7 @@ def test_setup_then_summary(drive):
     summary = json.loads((drive / "runs/01_pull_data/summary.json").read_text())
     assert summary["counts"] == {"rows": 12} and summary["metrics"] == {"auc": 0.5}
     assert summary["timings"]["step"] >= 0 and summary["extra_field"] == [1, 2]
-    assert summary["settings"]["gpt2_steps"] == 7 == settings.gpt2_steps
+    assert summary["settings"]["seed"] == 7 == settings.seed
     assert summary["packages"]["pandas"] and summary["python"].startswith("3.")
 
 

@@ -14,9 +14,14 @@ from helpers.core.settings import (
     resolve_profile,
 )
 from helpers.gpt2.sampling_config import SamplingConfig
+from helpers.gpt2.finetune import FinetuneConfig
 from helpers.live.comments_config import CommentsConfig
+from helpers.live.feedback.config import FeedbackConfig
+from helpers.live.posting_config import PostingConfig
+from helpers.sources.pull import PullConfig
 
-CONFIGS = (Settings, SamplingConfig, TrainingConfig, ScoringConfig, CommentsConfig)
+CONFIGS = (Settings, PullConfig, FinetuneConfig, SamplingConfig, TrainingConfig, ScoringConfig, CommentsConfig,
+           PostingConfig, FeedbackConfig)
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.__name__)
@@ -36,7 +41,17 @@ def test_a_setting_lives_in_one_config():
         for name in (f.name for f in dataclasses.fields(config)):
             owners.setdefault(name, []).append(config.__name__)
     shared = {k: v for k, v in owners.items() if len(v) > 1}
-    assert shared == {"batch_size": ["TrainingConfig", "ScoringConfig"]}  # 04/05 and 07: never in one notebook
+    # Names shared by configs that no notebook uses together (02; 04/05; 07 / 01; 06; 08), and the two
+    # run-wide settings 01 reads into its PullConfig from Settings' own values (the same parameter).
+    assert shared == {"batch_size": ["FinetuneConfig", "TrainingConfig", "ScoringConfig"],
+                      "learning_rate": ["FinetuneConfig", "TrainingConfig"], "max_chars": ["PullConfig", "ScoringConfig"],
+                      "source": ["PullConfig", "CommentsConfig", "FeedbackConfig"],
+                      "rating_edges": ["PullConfig", "FeedbackConfig"],
+                      "subreddits": ["Settings", "PullConfig"], "top_level_only": ["Settings", "PullConfig"]}
+    for name in ("subreddits", "top_level_only"):
+        for profile in PROFILE_NAMES:
+            run, pull = getattr(Settings.for_profile(profile), name), getattr(PullConfig.for_profile(profile), name)
+            assert pull == (tuple(s.strip() for s in run.split(",")) if name == "subreddits" else run)
 
 
 def test_stage_settings_left_settings():
@@ -57,8 +72,10 @@ def test_profile_values_are_kept():
 
 
 def test_parameter_overrides_profile_and_none_keeps_default():
-    s = make_settings("tiny", gpt2_steps=5, seed=None)
-    assert (s.profile, s.gpt2_steps, s.seed) == ("tiny", 5, PROFILES["tiny"]["seed"])
+    s = make_settings("tiny", seed=None, expects_gpu=True)
+    assert (s.profile, s.expects_gpu, s.seed) == ("tiny", True, PROFILES["tiny"]["seed"])
+    assert FinetuneConfig.for_profile("tiny", steps=5, learning_rate=None).as_dict() == {
+        **FinetuneConfig.for_profile("tiny").as_dict(), "steps": 5}
 
 
 def test_from_notebook_reads_capitalised_parameters_and_none_means_the_profile():
@@ -68,7 +85,7 @@ def test_from_notebook_reads_capitalised_parameters_and_none_means_the_profile()
 
 
 def test_colab_profile_uses_real_models():
-    assert make_settings("colab").gpt2_model in {"124M", "355M"}
+    assert FinetuneConfig.for_profile("colab").model_size in {"124M", "355M"}
     assert TrainingConfig.for_profile("colab").encoder.startswith("https://tfhub.dev/")
 
 
@@ -88,13 +105,13 @@ def test_unknown_profile_is_a_clear_error():
 
 
 def test_unknown_parameter_suggests_the_near_one():
-    with pytest.raises(SettingsError, match=r"no setting 'gpt2_step' \(did you mean 'gpt2_steps'\?\)"):
-        make_settings("tiny", gpt2_step=3)
+    with pytest.raises(SettingsError, match=r"no setting 'sed' \(did you mean 'seed'\?\)"):
+        make_settings("tiny", sed=3)
     with pytest.raises(SettingsError, match=r"no setting 'max_reply_token' \(did you mean 'max_reply_tokens'\?\)"):
         SamplingConfig.for_profile("tiny", max_reply_token=3)
 
 
-@pytest.mark.parametrize("key,value", [("gpt2_steps", "10"), ("gpt2_steps", 1.5), ("gpt2_steps", True), ("expects_gpu", 1)])
+@pytest.mark.parametrize("key,value", [("seed", "10"), ("seed", 1.5), ("seed", True), ("expects_gpu", 1)])
 def test_wrong_type_is_a_clear_error_naming_the_notebook_parameter(key, value):
     with pytest.raises(SettingsError, match=f"{key.upper()} must be"):
         make_settings("tiny", **{key: value})
@@ -106,12 +123,12 @@ def test_a_value_outside_the_choices_is_a_clear_error():
 
 
 def test_int_is_accepted_for_float():
-    assert make_settings("tiny", gpt2_learning_rate=1).gpt2_learning_rate == 1.0
+    assert FinetuneConfig.for_profile("tiny", learning_rate=1).learning_rate == 1.0
     assert TrainingConfig.for_profile("tiny", learning_rate=1).learning_rate == 1.0
 
 
 def test_settings_are_frozen():
     s = make_settings("tiny")
     with pytest.raises(AttributeError):
-        s.gpt2_steps = 3
+        s.seed = 3
     assert isinstance(s, StageConfig)

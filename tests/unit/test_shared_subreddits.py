@@ -1,6 +1,7 @@
 """One subreddit list and one top-level rule shared by 01 (what the models learn) and 06 (what they answer)."""
 from helpers.core import reddit_terms
 from helpers.live import candidates
+from helpers.sources.pull import PullConfig
 from helpers.core import manifest
 from helpers.sources import prepare
 from helpers.core.paths import Paths
@@ -12,8 +13,8 @@ def test_profiles_share_subreddits_and_take_top_level_comments_as_the_original()
     for profile in ("tiny", "colab"):
         s = make_settings(profile)
         assert reddit_terms.check_subreddits(s.subreddits) == ["cooking", "buildapc", "CasualConversation", "personalfinance"]
-        assert s.top_level_only is True and s.arctic_max_items > 0
-    assert make_settings("colab").data_source == "arctic_shift"  # works on Colab with no account and no download
+        assert s.top_level_only is True and PullConfig.for_profile(s.profile).max_items_per_month > 0
+    assert PullConfig.for_profile("colab").source == "arctic_shift"  # works on Colab with no account and no download
 
 
 def test_06_learns_which_subreddits_the_prepared_data_never_saw(tmp_path):
