@@ -168,8 +168,8 @@ def test_the_bigquery_tables_default_to_empty_not_to_the_public_tables_that_refu
         assert cfg.comments_table == "" and cfg.posts_table == ""
 
 
-@pytest.mark.parametrize("empty", [dict(), dict(COMMENTS_TABLE="my-project.reddit.comments_{ym}"),
-                                   dict(POSTS_TABLE="  "), dict(COMMENTS_TABLE=None, POSTS_TABLE="")])
+@pytest.mark.parametrize("empty", [{}, {"COMMENTS_TABLE": "my-project.reddit.comments_{ym}"},
+                                   {"POSTS_TABLE": "  "}, {"COMMENTS_TABLE": None, "POSTS_TABLE": ""}])
 def test_bigquery_without_both_tables_says_exactly_what_to_type_before_any_query(empty):
     with pytest.raises(ConfigError) as error:
         pull.PullConfig.from_notebook(notebook(SOURCE="bigquery", **empty), "colab")
