@@ -1,6 +1,6 @@
 """BigQuery as a source: the original notebook's query, month by month, with a bytes cap.
 
-Table names are templates with `{ym}` (e.g. `fh-bigquery.reddit_comments.{ym}`, `{ym}` = `2019_01`)
+Table names are templates with `{ym}` (e.g. `your-project.reddit.comments_{ym}`, `{ym}` = `2019_01`)
 for one table per month as the original used, or a name without `{ym}`: one table for all months
 (e.g. dumps loaded into your own dataset). Either way the query keeps each month by `created_utc`
 (a month's dump, and so a table loaded from it, holds a few rows of the next month), as the

@@ -102,8 +102,8 @@ class PullConfig(StageConfig):
                                        colab=10_000, tiny=2_000)
     arctic_shift_url: str = setting('arctic_shift: the API ("" = $ARCTIC_SHIFT_URL, else the public one)', default="")
     arctic_seconds_per_request: float = setting("arctic_shift: at most one request per this many seconds", default=1.0)
-    comments_table: str = setting("bigquery: comments table, {ym} = 2019_01", default="fh-bigquery.reddit_comments.{ym}")
-    posts_table: str = setting("bigquery: posts table, {ym} = 2019_01", default="fh-bigquery.reddit_posts.{ym}")
+    comments_table: str = setting("bigquery: your comments table, {ym} = 2019_01 (required for bigquery)", default="")
+    posts_table: str = setting("bigquery: your posts table, {ym} = 2019_01 (required for bigquery)", default="")
     bigquery_project: str = setting('bigquery: the Google Cloud project billed ("" = your credentials\' default)', default="")
     dumps_folder: str = setting('dumps: folder of the dump files ("" = raw/ on Drive)', default="")
     max_bytes_per_month: int = setting("bigquery: stop before a month's query would scan more bytes", default=50_000_000_000)
@@ -119,6 +119,9 @@ class PullConfig(StageConfig):
         for name in ("source", "subreddits", "months"):
             if isinstance(given.get(name), str) and not given[name].strip():
                 given[name] = None
+        for name in ("comments_table", "posts_table"):
+            if isinstance(given.get(name), str):
+                given[name] = given[name].strip()
         if given.get("subreddits") is not None:
             given["subreddits"] = _subreddits(given["subreddits"])
         if given.get("months") is not None:
@@ -132,6 +135,20 @@ class PullConfig(StageConfig):
             raise ConfigError("MONTHS is empty: the arctic_shift source fetches one month at a time, e.g. \"2019-01\"")
         if self.max_items_per_month < 0:
             raise ConfigError("MAX_ITEMS_PER_MONTH must be 0 (all) or more")
+        if self.source == "bigquery":
+            _check_tables(self.comments_table, self.posts_table)
+
+
+def _check_tables(comments_table: str, posts_table: str) -> None:
+    """ConfigError naming the empty BigQuery table parameters and exactly what to type in them."""
+    missing = [name for name, table in (("COMMENTS_TABLE", comments_table), ("POSTS_TABLE", posts_table))
+               if not str(table or "").strip()]
+    if missing:
+        raise ConfigError(
+            f'SOURCE="bigquery" needs {" and ".join(missing)}: tables you can read (the public fh-bigquery ones answer '
+            f'"Access Denied"). Type, with your project and dataset: COMMENTS_TABLE = "your-project.reddit.comments_{{ym}}" '
+            f'and POSTS_TABLE = "your-project.reddit.posts_{{ym}}" ({{ym}} becomes 2019_01; leave it out for one table '
+            f'holding every month), or choose another SOURCE, e.g. "arctic_shift" (no account needed)')
 
 
 def pull(paths: Paths, config: PullConfig, *, progress: bool = True, bigquery_client=None, arctic_api=None):

@@ -159,3 +159,30 @@ def test_the_sample_keeps_only_the_chosen_subreddits_and_names_what_it_lacks(tmp
     assert "no r/gardening" in out and "buildapc" in out
     with pytest.raises(NoPairsError, match=r"the bundled sample has no r/gardening, r/todayilearned: it has only .*cooking"):
         pull_pairs("sample", tmp_path, ["gardening", "todayilearned"], ["2019-01"])
+
+
+# issue 21: the BigQuery tables defaulted to fh-bigquery's, which answer "Access Denied" (CONVENTIONS section 2)
+def test_the_bigquery_tables_default_to_empty_not_to_the_public_tables_that_refuse():
+    for profile in ("colab", "tiny"):
+        cfg = pull.PullConfig.for_profile(profile)
+        assert cfg.comments_table == "" and cfg.posts_table == ""
+
+
+@pytest.mark.parametrize("empty", [{}, {"COMMENTS_TABLE": "my-project.reddit.comments_{ym}"},
+                                   {"POSTS_TABLE": "  "}, {"COMMENTS_TABLE": None, "POSTS_TABLE": ""}])
+def test_bigquery_without_both_tables_says_exactly_what_to_type_before_any_query(empty):
+    with pytest.raises(ConfigError) as error:
+        pull.PullConfig.from_notebook(notebook(SOURCE="bigquery", **empty), "colab")
+    message = str(error.value)
+    missing = [name for name in ("COMMENTS_TABLE", "POSTS_TABLE") if not str(empty.get(name) or "").strip()]
+    assert all(name in message for name in missing) and "SOURCE=\"bigquery\"" in message
+    assert 'COMMENTS_TABLE = "your-project.reddit.comments_{ym}"' in message
+    assert 'POSTS_TABLE = "your-project.reddit.posts_{ym}"' in message and "Access Denied" in message
+
+
+def test_bigquery_with_both_tables_typed_is_read_and_other_sources_need_none():
+    cfg = pull.PullConfig.from_notebook(notebook(SOURCE="bigquery", COMMENTS_TABLE=" p.d.comments_{ym} ",
+                                                 POSTS_TABLE="p.d.posts"), "colab")
+    assert (cfg.comments_table, cfg.posts_table) == ("p.d.comments_{ym}", "p.d.posts")
+    for source in ("sample", "arctic_shift", "dumps"):
+        assert pull.PullConfig.from_notebook(notebook(SOURCE=source), "colab").comments_table == ""
