@@ -1,6 +1,6 @@
 """Compare the files two runs of the series left in two Drive folders: the same data, row for row.
 
-    python scripts/compare_runs.py DRIVE_A DRIVE_B
+    python scripts/compare_runs.py DRIVE_A DRIVE_B [--except PREFIX ...]
 
 Used to show that a restructure changed no behaviour: run `make demo` (or `python -m
 helpers.core.runner --profile tiny ...`) before and after into two folders and compare. Compared:
@@ -57,9 +57,13 @@ def jsonl(path: Path) -> list[dict]:
     return [_norm(json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
 
 
+EXCEPT: tuple[str, ...] = ()  # summary counts and metrics left out by name prefix (--except)
+
+
 def summary(path: Path) -> dict:
     data = json.loads(path.read_text())
-    keep = {k: data.get(k) for k in ("counts", "metrics")}
+    keep = {k: {n: v for n, v in (data.get(k) or {}).items() if not n.startswith(EXCEPT or ("\0",))}
+            for k in ("counts", "metrics")}
     return _norm(keep)
 
 
@@ -95,7 +99,12 @@ def compare(a: Path, b: Path) -> list[str]:
 
 
 def main(argv=None) -> int:
-    args = argv if argv is not None else sys.argv[1:]
+    global EXCEPT
+    args = list(argv if argv is not None else sys.argv[1:])
+    while "--except" in args:  # e.g. --except drive_ : counts a change added on purpose (say which in the note)
+        at = args.index("--except")
+        EXCEPT += (args[at + 1],)
+        del args[at:at + 2]
     if len(args) != 2:
         print(__doc__.split("\n\n")[1])
         return 2
