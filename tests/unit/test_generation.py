@@ -251,3 +251,27 @@ def test_keep_unfinished_keeps_candidates_that_never_end(tmp_path):
     assert got["False"]["counts"] == [0, 0] and got["False"]["never_ended"] == 6
     assert got["True"]["counts"] == [3, 3] and got["True"]["never_ended"] == 6
     assert all(0 < t <= 12 for t in got["True"]["tokens"])
+
+
+CHAIN = """
+from helpers.gpt2 import engine as generation
+from helpers.models import tiny_gpt2
+comments = [t.split(" [SEP] ")[0] for t in tiny_gpt2.toy_texts(6, seed=21)]
+result = {}
+with generation.ReplyEngine(args["ckpt"], "run1", max_reply_tokens=24, seed=1, keep_unfinished=True) as engine:
+    for name, top_p in (("top_k", 0.0), ("top_k_and_top_p", 0.95)):
+        replies = engine.generate(comments, n=6, top_k=1, top_p=top_p)
+        result[name] = [sorted({(r.text, r.tokens) for r in rs}) for rs in replies]
+    free = engine.generate(comments, n=6, top_k=0, top_p=0.95)
+    result["top_p_alone"] = [len({r.text for r in rs}) for rs in free]
+"""
+
+
+def test_top_p_does_not_switch_top_k_off():
+    """Sampling is a chain, as transformers' logits processors: temperature, then top-k, then top-p.
+    With top_k=1 every candidate is the greedy reply, whatever top_p says (the nested tf.cond of
+    the former engine let any top_p > 0 drop top_k silently)."""
+    out = run(CHAIN, ckpt=str(fine_tuned_run()))
+    assert max(out["top_p_alone"]) > 1  # top-p alone leaves room: candidates differ
+    assert all(len(texts) == 1 for texts in out["top_k"])  # top_k=1: one greedy reply per comment
+    assert out["top_k_and_top_p"] == out["top_k"]
