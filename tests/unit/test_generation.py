@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from gpt2_children import fine_tuned_run, run, start
 
-from helpers.gpt2 import engine as generation, journal
+from helpers.gpt2 import engine as generation
+from helpers.gpt2 import journal
 
 ENGINE = """
 from pathlib import Path
@@ -284,7 +285,7 @@ def test_sampling_chain_runs_temperature_then_top_k_then_top_p():
     from helpers.gpt2 import sampling
 
     logits = tf.constant([[4.0, 3.0, 2.0, 1.0, 0.0]])
-    kept = lambda out: (out.numpy()[0] > sampling.NEG / 2).sum()  # noqa: E731
+    kept = lambda out: (out.numpy()[0] > sampling.NEG / 2).sum()
     assert kept(sampling.process(tf, logits, 1.0, 0, 0.0)) == 5  # both off: every token
     assert kept(sampling.process(tf, logits, 1.0, 2, 0.0)) == 2
     assert kept(sampling.process(tf, logits, 1.0, 0, 0.9)) == 3  # probabilities .64 .24 .09 ...
