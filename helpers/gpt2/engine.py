@@ -93,8 +93,8 @@ class ReplyEngine:
         <|endoftext|> (cut there) instead of dropping them; for smoke runs with random weights.
         `comments_per_run`: comments sampled together in one run of the sampling loop (default of
         `generate` and `generate_resumable`)."""
+        # gpt-2-simple's import turns graph mode on, for the process
         import tensorflow as tf
-        # graph mode from here on, for the process
         from gpt_2_simple.src import encoder, model
 
         self.run_dir = Path(checkpoint_dir) / run_name
