@@ -177,10 +177,17 @@ def real_replies(vocab_dir, fallback_enc):
     return pairs["comment"].drop_duplicates().tolist(), lengths
 
 
-def timed(engine, comments, n, per_run) -> float:
-    start = time.perf_counter()
+def clock() -> np.ndarray:
+    """(wall seconds, CPU seconds of this process summed over its threads). On a loaded machine
+    the CPU time counts the work done rather than the waiting for a core."""
+    return np.array([time.perf_counter(), time.process_time()])
+
+
+def timed(engine, comments, n, per_run) -> np.ndarray:
+    """(wall, CPU) seconds of generating for `comments`."""
+    start = clock()
     engine.generate(comments, n, keys=[f"k{i}" for i in range(len(comments))], comments_per_run=per_run)
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def engine_run(engine, comments, n, cap):
@@ -220,21 +227,22 @@ class MatmulChain:
             self.sess.run(tf.compat.v1.global_variables_initializer())
         self(2)  # warm-up
 
-    def __call__(self, s: int) -> float:
-        start = time.perf_counter()
+    def __call__(self, s: int) -> np.ndarray:
+        start = clock()
         self.sess.run(self.out, {self.count: s})
-        return time.perf_counter() - start
+        return clock() - start
 
 
 def steps_ms(timers: dict, steps, repeat) -> dict:
-    """Milliseconds per step of each timer (s -> seconds of a run of s steps): (best of `repeat`
-    runs of s2 steps - best of s1) / (s2 - s1), so the prompt pass cancels out. The timers take
-    turns in each round, so that a change of the machine's load falls on all of them."""
-    best = {(name, s): float("inf") for name in timers for s in steps[name]}
+    """(wall, CPU) milliseconds per step of each timer (s -> (wall, CPU) seconds of a run of s
+    steps): (best of `repeat` runs of s2 steps - best of s1) / (s2 - s1), so the prompt pass
+    cancels out. The timers take turns in each round, so that a change of the machine's load
+    falls on all of them."""
+    best = {(name, s): np.array([np.inf, np.inf]) for name in timers for s in steps[name]}
     for _ in range(repeat):
         for name, timer in timers.items():
             for s in steps[name]:
-                best[name, s] = min(best[name, s], timer(s))
+                best[name, s] = np.minimum(best[name, s], timer(s))
     return {name: 1000 * (best[name, steps[name][1]] - best[name, steps[name][0]]) / (steps[name][1] - steps[name][0])
             for name in timers}
 
@@ -291,18 +299,19 @@ def real_shape(args) -> int:
         }
         got = steps_ms(timers, {name: late if "->" in name else steps for name in timers}, args.repeat)
         chain.sess.close()
-        print(f"  {batch} comment(s) x {n} = {rows} rows; {load()}")
-        for name, ms in got.items():
-            print(f"    {name:40s} {ms:7.1f} ms")
+        print(f"  {batch} comment(s) x {n} = {rows} rows: wall ms / CPU ms; {load()}")
+        for name, (wall, cpu) in got.items():
+            print(f"    {name:40s} {wall:7.1f} / {cpu:7.1f}")
         e200, e36 = got[f"engine, cap {cap}"], got[f"engine, cap {steps[1]}"]
         b200, b36 = got[f"before (fixed cache), cap {cap}"], got[f"before (fixed cache), cap {steps[1]}"]
-        chain = got["TF's matmul chain"]
-        print(f"    engine: cap {cap} / cap {steps[1]} = {e200 / e36:.2f}x (before {b200 / b36:.2f}x); "
-              f"cap {cap} / matmul chain = {e200 / chain:.2f}x (before {b200 / chain:.2f}x); "
-              f"late step / matmul chain = {got[f'engine, cap {cap}, steps {late[0]}->{late[1]}'] / chain:.2f}x", flush=True)
+        chain, late_ms = got["TF's matmul chain"], got[f"engine, cap {cap}, steps {late[0]}->{late[1]}"]
+        pair = lambda r: f"{r[0]:.2f}x / {r[1]:.2f}x"
+        print(f"    engine cap {cap} / cap {steps[1]}: {pair(e200 / e36)} (before: {pair(b200 / b36)})")
+        print(f"    engine cap {cap} / matmul chain: {pair(e200 / chain)} (before: {pair(b200 / chain)}); "
+              f"late step / matmul chain: {pair(late_ms / chain)}", flush=True)
         b = step_bytes(hp, rows, batch, 16, steps[1])
         print(f"    bytes read per step (float32): weights {b['weights'] / 1e6:.0f} MB + keys/values "
-              f"{b['cache'] / 1e6:.0f} MB; at {b['total'] / e200 / 1e6:.1f} GB/s on this machine")
+              f"{b['cache'] / 1e6:.0f} MB; {b['total'] / e200[0] / 1e6:.1f} GB/s of wall time on this machine")
     old.close()
 
     if args.prompt_tokens:
@@ -312,8 +321,10 @@ def real_shape(args) -> int:
         at = steps_ms({length: engine_run(new, [c], n, cap) for length, c in prompts.items()},
                       dict.fromkeys(prompts, steps), args.repeat)
         for length, comment in prompts.items():
-            print(f"   prompt of {len(new.prompt_ids(comment)[0])} tokens: {at[length]:6.1f} ms", flush=True)
-        print(f"   longest / shortest prompt: {at[args.prompt_tokens[-1]] / at[args.prompt_tokens[0]]:.2f}x")
+            print(f"   prompt of {len(new.prompt_ids(comment)[0])} tokens: {at[length][0]:6.1f} / {at[length][1]:6.1f} "
+                  "ms (wall / CPU)", flush=True)
+        ratio = at[args.prompt_tokens[-1]] / at[args.prompt_tokens[0]]
+        print(f"   longest / shortest prompt: {ratio[0]:.2f}x / {ratio[1]:.2f}x")
 
     print(f"\n3. real-length mode: each candidate ends after the tokens of a real reply (and the marker), "
           f"drawn from the sample's {len(lengths)} replies (median {np.median(lengths):.0f}, "
@@ -330,17 +341,21 @@ def real_shape(args) -> int:
         kept = new.stats["kept"] - before["kept"]
         runs, steps_run = new.stats["runs"] - before["runs"], new.stats["steps"] - before["steps"]
         rates[per] = len(group) * n / seconds
-        print(f"   engine, {per} comment(s) per run: {rates[per]:7.2f} candidates/s ({len(group)} comments in "
-              f"{seconds:.0f} s; {steps_run / runs:.0f} steps per run on average; {kept} ended within the cap)",
-              flush=True)
+        print(f"   engine, {per} comment(s) per run: {rates[per][0]:7.3f} / {rates[per][1]:7.3f} candidates per "
+              f"wall / CPU second ({len(group)} comments in {seconds[0]:.0f} / {seconds[1]:.0f} s; "
+              f"{steps_run / runs:.1f} steps per run on average; {kept} ended within the cap)", flush=True)
     new.close()
     if args.original_comments:
-        a_time, a_returned, _ = original_way(checkpoint_dir, run_name, group[:args.original_comments], n)
-        a_rate = a_returned / a_time
+        start = clock()
+        _, returned, _ = original_way(checkpoint_dir, run_name, group[:args.original_comments], n)
+        seconds = clock() - start
+        a_rate = returned / seconds
         print(f"   original recipe (reload per comment, gpt2.generate to 1023 tokens whatever the reply; "
-              f"{args.original_comments} comment(s)): {a_rate:7.3f} candidates/s ({a_time:.0f} s)")
-        print(f"   engine / original recipe: {rates[per_run] / a_rate:.1f}x candidates/s at the colab settings "
-              f"({per_run} comments per run; 1 per run: {rates[1] / a_rate:.1f}x); {load()}")
+              f"{args.original_comments} comment(s)): {a_rate[0]:7.4f} / {a_rate[1]:7.4f} candidates per wall / CPU "
+              f"second ({seconds[0]:.0f} / {seconds[1]:.0f} s)")
+        for per, rate in rates.items():
+            r = rate / a_rate
+            print(f"   engine ({per} comment(s) per run) / original recipe: {r[0]:.1f}x wall, {r[1]:.1f}x CPU; {load()}")
 
     print(f"\n{load()}")
     return 0
