@@ -11,6 +11,9 @@ The prompt is a fine-tuning row up to the separator: gpt-2-simple feeds each CSV
 fine-tuning as `<|startoftext|>comment [SEP] reply<|endoftext|>`, so the prompt is
 `<|startoftext|>comment [SEP]` and the reply is what the model writes up to `<|endoftext|>`.
 gpt-2-simple (and so TensorFlow's graph mode) is imported only when an engine is made.
+The model's math is `decoder` (one transformer block, the prompt pass, the step, the cache of
+written positions), choosing tokens is `sampling` (an ordered chain, then a seeded draw); here
+are the loops and the end of a reply (`_advance`). docs/engine.md describes them and their speed.
 """
 from __future__ import annotations
 
