@@ -260,6 +260,44 @@ def load() -> str:
     return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
+def real_length(args, new, run, comments, lengths):
+    """Section 3: the engine at 1 and its comments per run, candidates ending at real reply lengths,
+    against the original recipe."""
+    checkpoint_dir, run_name = run
+    colab = settings_of_colab()
+    cap, n, per_run = args.cap or colab["cap"], colab["candidates"], args.comments_per_run or colab["per_run"]
+    print(f"\n3. real-length mode: each candidate ends after the tokens of a real reply (and the marker), "
+          f"drawn from the sample's {len(lengths)} replies (median {np.median(lengths):.0f}, "
+          f"90th percentile {np.percentile(lengths, 90):.0f}, longest {lengths.max()} tokens, "
+          f"{'GPT-2 BPE' if args.vocab else 'the model’s own BPE'}); {load()}", flush=True)
+    rng = np.random.default_rng(0)
+    new.max_reply_tokens = cap
+    new.steps_for = lambda rows: rng.choice(lengths, size=rows).tolist()
+    group = comments[:args.real_comments]
+    rates = {}
+    for per in sorted({1, per_run}):
+        before = dict(new.stats)
+        seconds = timed(new, group, n, per)
+        kept = new.stats["kept"] - before["kept"]
+        runs, steps_run = new.stats["runs"] - before["runs"], new.stats["steps"] - before["steps"]
+        rates[per] = len(group) * n / seconds
+        print(f"   engine, {per} comment(s) per run: {rates[per][0]:7.3f} / {rates[per][1]:7.3f} candidates per "
+              f"wall / CPU second ({len(group)} comments in {seconds[0]:.0f} / {seconds[1]:.0f} s; "
+              f"{steps_run / runs:.1f} steps per run on average; {kept} ended within the cap)", flush=True)
+    new.close()
+    if args.original_comments:
+        start = clock()
+        _, returned, _ = original_way(checkpoint_dir, run_name, group[:args.original_comments], n)
+        seconds = clock() - start
+        a_rate = returned / seconds
+        print(f"   original recipe (reload per comment, gpt2.generate to 1023 tokens whatever the reply; "
+              f"{args.original_comments} comment(s)): {a_rate[0]:7.4f} / {a_rate[1]:7.4f} candidates per wall / CPU "
+              f"second ({seconds[0]:.0f} / {seconds[1]:.0f} s)")
+        for per, rate in rates.items():
+            r = rate / a_rate
+            print(f"   engine ({per} comment(s) per run) / original recipe: {r[0]:.1f}x wall, {r[1]:.1f}x CPU; {load()}")
+
+
 def real_shape(args) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from legacy_engine import FixedCacheEngine
@@ -326,37 +364,10 @@ def real_shape(args) -> int:
         ratio = at[args.prompt_tokens[-1]] / at[args.prompt_tokens[0]]
         print(f"   longest / shortest prompt: {ratio[0]:.2f}x / {ratio[1]:.2f}x")
 
-    print(f"\n3. real-length mode: each candidate ends after the tokens of a real reply (and the marker), "
-          f"drawn from the sample's {len(lengths)} replies (median {np.median(lengths):.0f}, "
-          f"90th percentile {np.percentile(lengths, 90):.0f}, longest {lengths.max()} tokens, "
-          f"{'GPT-2 BPE' if args.vocab else 'the model’s own BPE'}); {load()}", flush=True)
-    rng = np.random.default_rng(0)
-    new.max_reply_tokens = cap
-    new.steps_for = lambda rows: rng.choice(lengths, size=rows).tolist()
-    group = comments[:args.real_comments]
-    rates = {}
-    for per in sorted({1, per_run}):
-        before = dict(new.stats)
-        seconds = timed(new, group, n, per)
-        kept = new.stats["kept"] - before["kept"]
-        runs, steps_run = new.stats["runs"] - before["runs"], new.stats["steps"] - before["steps"]
-        rates[per] = len(group) * n / seconds
-        print(f"   engine, {per} comment(s) per run: {rates[per][0]:7.3f} / {rates[per][1]:7.3f} candidates per "
-              f"wall / CPU second ({len(group)} comments in {seconds[0]:.0f} / {seconds[1]:.0f} s; "
-              f"{steps_run / runs:.1f} steps per run on average; {kept} ended within the cap)", flush=True)
-    new.close()
-    if args.original_comments:
-        start = clock()
-        _, returned, _ = original_way(checkpoint_dir, run_name, group[:args.original_comments], n)
-        seconds = clock() - start
-        a_rate = returned / seconds
-        print(f"   original recipe (reload per comment, gpt2.generate to 1023 tokens whatever the reply; "
-              f"{args.original_comments} comment(s)): {a_rate[0]:7.4f} / {a_rate[1]:7.4f} candidates per wall / CPU "
-              f"second ({seconds[0]:.0f} / {seconds[1]:.0f} s)")
-        for per, rate in rates.items():
-            r = rate / a_rate
-            print(f"   engine ({per} comment(s) per run) / original recipe: {r[0]:.1f}x wall, {r[1]:.1f}x CPU; {load()}")
-
+    if args.real_comments:
+        real_length(args, new, (checkpoint_dir, run_name), comments, lengths)
+    else:
+        new.close()
     print(f"\n{load()}")
     return 0
 
