@@ -1,11 +1,20 @@
-"""The engine as it was before the shared prompt cache (kept for benchmarks only): the prompt's
-keys and values are copied to every candidate (`tf.tile`) and the whole cache is concatenated
-with each step's keys and values (`tf.concat`), one comment per sampling run."""
+"""Former engines, kept for benchmarks only (the samples are the same; the cost is not).
+
+- `LegacyEngine`: before the shared prompt cache: the prompt's keys and values are copied to
+  every candidate (`tf.tile`) and the whole cache is concatenated with each step's keys and
+  values (`tf.concat`), one comment per sampling run.
+- `FixedCacheEngine`: before the cache of written positions: one cache of max_reply_tokens
+  positions per layer, written at each step with `tensor_scatter_nd_update` (which returns a new
+  tensor: the whole cache is copied) and attended over in full, masked beyond the step.
+"""
 from __future__ import annotations
 
+import math
 import zlib
 
-from helpers.gpt2.engine import ReplyEngine
+from helpers.gpt2 import decoder as dec
+from helpers.gpt2 import sampling
+from helpers.gpt2.engine import Progress, ReplyEngine
 
 
 class LegacyEngine(ReplyEngine):
@@ -72,3 +81,72 @@ class LegacyEngine(ReplyEngine):
             replies = [self._reply(tokens[j], bool(done[j]), int(length[j])) for j in range(n)]
             results.append([r for r in replies if r is not None])
         return results
+
+
+def fixed_step(tf, w, hp, tokens, positions, t, cache, prompts):
+    """The former decoder step: logits, and the fixed-size cache with this step's keys and values
+    scattered in at position `t` (keys [N, H, D, T], values [N, H, T, D])."""
+    H, D, E = hp.n_head, hp.n_embd // hp.n_head, hp.n_embd
+    N = tf.shape(tokens)[0]
+    n = prompts.n
+    B = N // n
+    max_len = tf.shape(cache[0][1])[2]
+    grid = tf.meshgrid(tf.range(N), tf.range(H), tf.range(D), indexing="ij")
+    key_at = tf.stack(grid + [tf.fill([N, H, D], t)], axis=-1)
+    value_at = tf.stack(grid[:2] + [tf.fill([N, H, D], t)], axis=-1)[:, :, 0, :]
+    own_bias = tf.where(tf.range(max_len) <= t, 0.0, dec.NEG)
+    by_prompt = lambda a: tf.transpose(tf.reshape(a, [B, n, H, -1]), [0, 2, 1, 3])
+    by_row = lambda a: tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [N, H, -1])
+    new_cache = []
+
+    def attend(i, q, k, v):
+        q = tf.reshape(q, [N, H, D]) * (1.0 / math.sqrt(D))
+        kc = tf.tensor_scatter_nd_update(cache[i][0], key_at, tf.reshape(k, [N, H, D]))
+        vc = tf.tensor_scatter_nd_update(cache[i][1], value_at, tf.reshape(v, [N, H, D]))
+        new_cache.append((kc, vc))
+        pk, pv = prompts.cache[i]
+        L = tf.shape(pv)[2]
+        shared = tf.matmul(by_prompt(q), pk) + prompts.bias
+        own = by_prompt(tf.matmul(q[:, :, tf.newaxis, :], kc)[:, :, 0, :] + own_bias)
+        p = tf.nn.softmax(tf.concat([shared, own], axis=-1))
+        a = by_row(tf.matmul(p[..., :L], pv)) + tf.matmul(by_row(p[..., L:])[:, :, tf.newaxis, :], vc)[:, :, 0, :]
+        return tf.reshape(a, [N, E])
+
+    x = dec.embed(tf, w, tokens, positions)
+    for i in range(hp.n_layer):
+        x = dec.block(tf, w, i, x, attend)
+    return dec.logits_of(tf, w, x), new_cache
+
+
+class FixedCacheEngine(ReplyEngine):
+    """ReplyEngine with the former fixed-size cache (max_reply_tokens positions, scattered into)."""
+
+    def _build(self, tf, model):
+        hp = self.hparams
+        ph = tf.compat.v1.placeholder
+        self._prompt, self._prompt_len = ph(tf.int32, [None, None]), ph(tf.int32, [None])
+        self._last, self._n = ph(tf.int32, [None]), ph(tf.int32, [])
+        self._temperature, self._top_k, self._top_p = ph(tf.float32, []), ph(tf.int32, []), ph(tf.float32, [])
+        self._max_len, self._seed = ph(tf.int32, []), ph(tf.int64, [None, 2])
+        weights = {name: tf.convert_to_tensor(v) for name, v in dec.variables(tf, hp).items()}
+        weights["wte_t"] = tf.transpose(weights["wte"])
+        prompts = dec.prompt_pass(tf, weights, hp, self._prompt, self._prompt_len, self._n)
+        rows = tf.shape(self._prompt_len)[0] * self._n
+        start_pos = tf.repeat(self._prompt_len, self._n)
+        H, D, n_end = hp.n_head, hp.n_embd // hp.n_head, len(self.end_ids)
+        empty = [(tf.zeros(tf.stack([rows, H, D, self._max_len])), tf.zeros(tf.stack([rows, H, self._max_len, D])))
+                 for _ in range(hp.n_layer)]
+
+        def body(i, cache, progress):
+            logits, cache = fixed_step(tf, weights, hp, progress.token, start_pos + i, i, cache, prompts)
+            logits = sampling.process(tf, logits, self._temperature, self._top_k, self._top_p)
+            return i + 1, cache, self._advance(tf, i, sampling.draw(tf, logits, self._seed, i, self._n), progress)
+
+        start = Progress(tf.repeat(self._last, self._n), tf.zeros([rows, 0], tf.int32), tf.fill([rows, n_end], -1),
+                         tf.zeros([rows], tf.bool), tf.fill([rows], -1))
+        _, _, end = tf.while_loop(
+            lambda i, cache, progress: (i < self._max_len) & ~tf.reduce_all(progress.done), body,
+            [tf.constant(0), empty, start],
+            shape_invariants=[tf.TensorShape([]), dec.Cache.shapes(tf, hp), Progress.shapes(tf, n_end)],
+            parallel_iterations=1)
+        self._tokens, self._done, self._length = end.out, end.done, end.length

@@ -1,15 +1,17 @@
-"""GPT-2 decoding for many candidates of several prompts: the math of `generation.ReplyEngine`.
+"""GPT-2 decoding for many candidates of several prompts: the math of `engine.ReplyEngine`.
 
 gpt-2-simple's `model.model` appends each step's keys and values to a cache that the caller
 grows with `tf.concat`, and a prompt's cache is copied (`tf.tile`) to every candidate: a step
 then copies the whole cache, and a long prompt makes each step dearer. Here, in graph mode:
 
-- `prompt_pass` runs B prompts (right-padded, of different lengths) once and returns their keys
-  and values per layer, [B, heads, L, head_dim]; the candidates of a prompt all read this one
-  copy (a batched matmul over the prompt's candidates), nothing is tiled;
-- `step` runs one token for N = B * n candidates; the keys and values of the tokens they wrote
-  live in a cache of fixed size (max_len positions) per layer, written in place at the step's
-  position (`tensor_scatter_nd_update`), masked beyond it.
+- `block` is one transformer block, shared by the prompt pass and the step; each passes its own
+  attention (`attend`);
+- `prompt_pass` runs B prompts (right-padded, of different lengths) once; their keys and values
+  (`Prompts`) stay [B, ...] and the n candidates of a prompt all read this one copy (a batched
+  matmul over the prompt's candidates), nothing is tiled;
+- `step` runs one token for N = B * n candidates; the keys and values they write go to a
+  `Cache` that holds only the positions written so far, in blocks of `BLOCK` positions (see
+  there): a step's work grows with what was written, never with the longest reply allowed.
 
 The weights are gpt-2-simple's own variables (`model/h0/attn/c_attn/w`, ...), so a checkpoint
 of 02_finetune_gpt2 restores into them unchanged.
@@ -17,6 +19,7 @@ of 02_finetune_gpt2 restores into them unchanged.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 NEG = -1e10  # gpt-2-simple's masked logit
 
@@ -55,84 +58,127 @@ def _gelu(tf, x):
     return 0.5 * x * (1 + tf.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * tf.pow(x, 3))))
 
 
-def _mlp(tf, w, i, x):
-    h = _gelu(tf, _dense(tf, _norm(tf, x, w[f"h{i}/ln_2/g"], w[f"h{i}/ln_2/b"]), w[f"h{i}/mlp/c_fc/w"], w[f"h{i}/mlp/c_fc/b"]))
-    return x + _dense(tf, h, w[f"h{i}/mlp/c_proj/w"], w[f"h{i}/mlp/c_proj/b"])
+def block(tf, w, i, x, attend):
+    """Transformer block `i` of gpt-2-simple's model on x [..., E]: x plus attention, then x plus
+    the MLP. `attend(i, q, k, v)` turns the block's queries, keys and values [..., E] into the
+    attention's output [..., E]: the prompt pass and the step differ only there."""
+    p = f"h{i}/"
+    c = _dense(tf, _norm(tf, x, w[p + "ln_1/g"], w[p + "ln_1/b"]), w[p + "attn/c_attn/w"], w[p + "attn/c_attn/b"])
+    x = x + _dense(tf, attend(i, *tf.split(c, 3, axis=-1)), w[p + "attn/c_proj/w"], w[p + "attn/c_proj/b"])
+    h = _gelu(tf, _dense(tf, _norm(tf, x, w[p + "ln_2/g"], w[p + "ln_2/b"]), w[p + "mlp/c_fc/w"], w[p + "mlp/c_fc/b"]))
+    return x + _dense(tf, h, w[p + "mlp/c_proj/w"], w[p + "mlp/c_proj/b"])
 
 
-def prompt_pass(tf, w, hp, tokens):
-    """Keys and values of right-padded prompts `tokens` [B, L]: a list per layer of (keys
-    [B, heads, head_dim, L], already transposed for the steps' matmul, and values
-    [B, heads, L, head_dim]). Attention is causal, so padding after a prompt never reaches it."""
+def embed(tf, w, tokens, positions):
+    """Token plus position embeddings."""
+    return tf.gather(w["wte"], tokens) + tf.gather(w["wpe"], positions)
+
+
+def logits_of(tf, w, x):
+    """Next-token logits of the last block's output x [N, E]."""
+    x = _norm(tf, x, w["ln_f/g"], w["ln_f/b"])
+    if "wte_t" in w:  # the embedding already transposed, once per run: about half the time at 124M
+        return tf.matmul(x, w["wte_t"])
+    return tf.matmul(x, w["wte"], transpose_b=True)
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """The prompts' keys and values, read by all their candidates."""
+
+    cache: list  # per layer: (keys [B, heads, head_dim, L] (transposed for the step's matmul), values [B, heads, L, head_dim])
+    bias: object  # [B, 1, 1, L]: 0 on each prompt's tokens, NEG on its padding
+    n: object  # candidates per prompt (candidate j of prompt b is row b * n + j)
+
+
+def prompt_pass(tf, w, hp, tokens, lengths, n) -> Prompts:
+    """Keys and values of right-padded prompts `tokens` [B, L] of `lengths` [B], for `n`
+    candidates each. Attention is causal, so padding after a prompt never reaches it."""
     H, D = hp.n_head, hp.n_embd // hp.n_head
     B, L = tf.shape(tokens)[0], tf.shape(tokens)[1]
-    x = tf.gather(w["wte"], tokens) + tf.gather(w["wpe"], tf.range(L))[tf.newaxis]
     causal = tf.range(L)[:, tf.newaxis] >= tf.range(L)[tf.newaxis, :]
-    heads = lambda t: tf.transpose(tf.reshape(t, [B, L, H, D]), [0, 2, 1, 3])  # noqa: E731
+    heads = lambda t: tf.transpose(tf.reshape(t, [B, L, H, D]), [0, 2, 1, 3])
     cache = []
-    for i in range(hp.n_layer):
-        c = _dense(tf, _norm(tf, x, w[f"h{i}/ln_1/g"], w[f"h{i}/ln_1/b"]), w[f"h{i}/attn/c_attn/w"], w[f"h{i}/attn/c_attn/b"])
-        q, k, v = (heads(t) for t in tf.split(c, 3, axis=2))
-        scores = tf.matmul(q, k, transpose_b=True) * (1.0 / math.sqrt(D))
-        scores = tf.where(causal[tf.newaxis, tf.newaxis], scores, NEG)
-        a = tf.matmul(tf.nn.softmax(scores), v)
-        a = tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [B, L, hp.n_embd])
-        x = _mlp(tf, w, i, x + _dense(tf, a, w[f"h{i}/attn/c_proj/w"], w[f"h{i}/attn/c_proj/b"]))
+
+    def attend(i, q, k, v):
+        q, k, v = heads(q), heads(k), heads(v)
+        scores = tf.where(causal[tf.newaxis, tf.newaxis], tf.matmul(q, k, transpose_b=True) * (1.0 / math.sqrt(D)), NEG)
         cache.append((tf.transpose(k, [0, 1, 3, 2]), v))
-    return cache
+        return tf.reshape(tf.transpose(tf.matmul(tf.nn.softmax(scores), v), [0, 2, 1, 3]), [B, L, hp.n_embd])
+
+    x = embed(tf, w, tokens, tf.range(L)[tf.newaxis])
+    for i in range(hp.n_layer):  # the last block's output is never fetched: TensorFlow prunes it
+        x = block(tf, w, i, x, attend)
+    valid = tf.range(L)[tf.newaxis, :] < lengths[:, tf.newaxis]
+    return Prompts(cache, tf.where(valid, 0.0, NEG)[:, tf.newaxis, tf.newaxis, :], n)
 
 
-def prompt_bias(tf, prompt_lengths, width):
-    """0 for the prompt tokens of each prompt, NEG for its padding: [B, 1, 1, width]."""
-    valid = tf.range(width)[tf.newaxis, :] < prompt_lengths[:, tf.newaxis]
-    return tf.where(valid, 0.0, NEG)[:, tf.newaxis, tf.newaxis, :]
+BLOCK = 16  # positions a Cache writes step by step before it joins them to the ones before
 
 
-def empty_cache(tf, hp, n_candidates, max_len):
-    """The cache of the tokens candidates write: per layer (keys [N, heads, head_dim, max_len],
-    values [N, heads, max_len, head_dim])."""
-    H, D = hp.n_head, hp.n_embd // hp.n_head
-    return [(tf.zeros(tf.stack([n_candidates, H, D, max_len])), tf.zeros(tf.stack([n_candidates, H, max_len, D])))
-            for _ in range(hp.n_layer)]
+class Cache:
+    """The keys and values candidates write, per layer: `past`, the full blocks written before
+    (fixed while a block is written: a loop invariant of the inner sampling loop), and `block`,
+    the positions of the current block, one more at each step.
+
+    A fixed-size cache written with `tensor_scatter_nd_update` is copied whole at every step
+    (the op returns a new tensor) and attention then reads every position, most of them masked:
+    at the colab cap (200) about a third of a step. Here a step copies at most BLOCK positions
+    per layer, a full block joins `past` once per BLOCK steps, and attention reads only what
+    was written. Keys are stored transposed ([N, heads, head_dim, T]) for the step's matmul."""
+
+    def __init__(self, past, block):
+        self.past, self.block = list(past), list(block)
+
+    @staticmethod
+    def empty(tf, hp, rows):
+        """Per layer, no positions for `rows` candidates."""
+        H, D = hp.n_head, hp.n_embd // hp.n_head
+        return [(tf.zeros(tf.stack([rows, H, D, 0])), tf.zeros(tf.stack([rows, H, 0, D]))) for _ in range(hp.n_layer)]
+
+    def update(self, tf, layer, k, v):
+        """Write one step's keys `k` and values `v` [N, heads, head_dim] of `layer`; return what
+        attention reads: ((past keys, past values), (block keys, block values))."""
+        bk, bv = self.block[layer]
+        self.block[layer] = (tf.concat([bk, k[..., tf.newaxis]], axis=3), tf.concat([bv, v[:, :, tf.newaxis, :]], axis=2))
+        return self.past[layer], self.block[layer]
+
+    def joined(self, tf):
+        """`past` with the block appended (at a block's end)."""
+        return [(tf.concat([pk, bk], axis=3), tf.concat([pv, bv], axis=2)) for (pk, pv), (bk, bv) in zip(self.past, self.block)]
+
+    @staticmethod
+    def shapes(tf, hp):
+        """Shape invariants of `past` or `block` for a while loop."""
+        H, D = hp.n_head, hp.n_embd // hp.n_head
+        return [(tf.TensorShape([None, H, D, None]), tf.TensorShape([None, H, None, D]))] * hp.n_layer
 
 
-def step(tf, w, hp, tokens, positions, t, cache, prompt_cache, bias, n):
-    """Logits [N, vocab] for one token per candidate, and the cache with this step's keys and
-    values written at position `t`.
-
-    tokens, positions [N]: the token each candidate feeds and its position in the text; candidates
-    are grouped by prompt (candidate j of prompt b is row b * n + j). cache: as `empty_cache`;
-    prompt_cache: as `prompt_pass` ([B, ...]); bias: as `prompt_bias`. Work that grows with the
-    prompt is two batched matmuls per layer (the n candidates of a prompt against its one copy of
-    the prompt's keys and values) and a softmax; nothing is copied per candidate."""
+def step(tf, w, hp, tokens, positions, cache: Cache, prompts: Prompts):
+    """Logits [N, vocab] for one token per candidate (`tokens`, at `positions` [N] in the text);
+    the step's keys and values go to `cache`. Work that grows with the prompt is two batched
+    matmuls per layer (a prompt's candidates against its one copy of the prompt's keys and
+    values) and a softmax; nothing is copied per candidate."""
     H, D, E = hp.n_head, hp.n_embd // hp.n_head, hp.n_embd
     N = tf.shape(tokens)[0]
-    B = N // n
-    max_len = tf.shape(cache[0][1])[2]
-    x = tf.gather(w["wte"], tokens) + tf.gather(w["wpe"], positions)  # [N, E]
-    grid = tf.meshgrid(tf.range(N), tf.range(H), tf.range(D), indexing="ij")
-    key_at = tf.stack(grid + [tf.fill([N, H, D], t)], axis=-1)  # [N, H, D, 4]: keys are stored transposed
-    value_at = tf.stack(grid[:2] + [tf.fill([N, H, D], t)], axis=-1)[:, :, 0, :]  # [N, H, 3]
-    own_bias = tf.where(tf.range(max_len) <= t, 0.0, NEG)  # [T]: positions written so far
-    by_prompt = lambda a: tf.transpose(tf.reshape(a, [B, n, H, -1]), [0, 2, 1, 3])  # noqa: E731 [N, H, X] -> [B, H, n, X]
-    by_row = lambda a: tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [N, H, -1])  # noqa: E731  and back
-    new_cache = []
+    B = N // prompts.n
+    by_prompt = lambda a: tf.transpose(tf.reshape(a, [B, prompts.n, H, -1]), [0, 2, 1, 3])
+    by_row = lambda a: tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [N, H, -1])
+
+    def attend(i, q, k, v):
+        q = tf.reshape(q, [N, H, D]) * (1.0 / math.sqrt(D))
+        (pk, pv), (bk, bv) = cache.update(tf, i, tf.reshape(k, [N, H, D]), tf.reshape(v, [N, H, D]))
+        sk, sv = prompts.cache[i]
+        L, P = tf.shape(sv)[2], tf.shape(pv)[2]
+        shared = tf.matmul(by_prompt(q), sk) + prompts.bias  # [B, H, n, L]: a prompt's candidates in one matmul
+        q1 = q[:, :, tf.newaxis, :]
+        own = tf.concat([tf.matmul(q1, pk), tf.matmul(q1, bk)], axis=-1)[:, :, 0, :]  # [N, H, P + J]
+        p = tf.nn.softmax(tf.concat([shared, by_prompt(own)], axis=-1))
+        mine = by_row(p[..., L:])[:, :, tf.newaxis, :]
+        a = by_row(tf.matmul(p[..., :L], sv)) + (tf.matmul(mine[..., :P], pv) + tf.matmul(mine[..., P:], bv))[:, :, 0, :]
+        return tf.reshape(a, [N, E])
+
+    x = embed(tf, w, tokens, positions)
     for i in range(hp.n_layer):
-        c = _dense(tf, _norm(tf, x, w[f"h{i}/ln_1/g"], w[f"h{i}/ln_1/b"]), w[f"h{i}/attn/c_attn/w"], w[f"h{i}/attn/c_attn/b"])
-        q, k, v = (tf.reshape(part, [N, H, D]) for part in tf.split(c, 3, axis=1))
-        q = q * (1.0 / math.sqrt(D))
-        kc = tf.tensor_scatter_nd_update(cache[i][0], key_at, k)
-        vc = tf.tensor_scatter_nd_update(cache[i][1], value_at, v)
-        new_cache.append((kc, vc))
-        pk, pv = prompt_cache[i]
-        L = tf.shape(pv)[2]
-        shared = tf.matmul(by_prompt(q), pk) + bias  # [B, H, n, L]: a prompt's candidates in one matmul
-        own = by_prompt(tf.matmul(q[:, :, tf.newaxis, :], kc)[:, :, 0, :] + own_bias)  # [B, H, n, T]
-        p = tf.nn.softmax(tf.concat([shared, own], axis=-1))
-        a = by_row(tf.matmul(p[..., :L], pv)) + tf.matmul(by_row(p[..., L:])[:, :, tf.newaxis, :], vc)[:, :, 0, :]
-        x = x + _dense(tf, tf.reshape(a, [N, E]), w[f"h{i}/attn/c_proj/w"], w[f"h{i}/attn/c_proj/b"])
-        x = _mlp(tf, w, i, x)
-    x = _norm(tf, x, w["ln_f/g"], w["ln_f/b"])
-    if "wte_t" in w:  # the embedding already transposed, once per run
-        return tf.matmul(x, w["wte_t"]), new_cache
-    return tf.matmul(x, w["wte"], transpose_b=True), new_cache
+        x = block(tf, w, i, x, attend)
+    return logits_of(tf, w, x)

@@ -11,6 +11,9 @@ The prompt is a fine-tuning row up to the separator: gpt-2-simple feeds each CSV
 fine-tuning as `<|startoftext|>comment [SEP] reply<|endoftext|>`, so the prompt is
 `<|startoftext|>comment [SEP]` and the reply is what the model writes up to `<|endoftext|>`.
 gpt-2-simple (and so TensorFlow's graph mode) is imported only when an engine is made.
+The model's math is `decoder` (one transformer block, the prompt pass, the step, the cache of
+written positions), choosing tokens is `sampling` (an ordered chain, then a seeded draw); here
+are the loops and the end of a reply (`_advance`). docs/engine.md describes them and their speed.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 START, END, SEP = "<|startoftext|>", "<|endoftext|>", "[SEP]"
 ZERO_WIDTH = re.compile(r"&(?:amp;)*#x200[bB];|[\u200b\u200c\u200d\u2060\ufeff]")
@@ -68,6 +72,21 @@ def restore_session(graph, checkpoint: str):
     return sess
 
 
+class Progress(NamedTuple):
+    """Where the candidates of a sampling run are (one row each): the state of its loops."""
+
+    token: object  # [rows] the last token drawn (the next one fed)
+    out: object  # [rows, steps] tokens drawn so far
+    window: object  # [rows, len("endoftext|>" tokens)] the last tokens drawn
+    done: object  # [rows] ended yet?
+    length: object  # [rows] reply length in tokens once ended, else -1
+
+    @staticmethod
+    def shapes(tf, n_end):
+        return Progress(tf.TensorShape([None]), tf.TensorShape([None, None]), tf.TensorShape([None, n_end]),
+                        tf.TensorShape([None]), tf.TensorShape([None]))
+
+
 class ReplyEngine:
     """A fine-tuned gpt-2-simple run, loaded once, with one sampling graph for every comment."""
 
@@ -77,8 +96,9 @@ class ReplyEngine:
         <|endoftext|> (cut there) instead of dropping them; for smoke runs with random weights.
         `comments_per_run`: comments sampled together in one run of the sampling loop (default of
         `generate` and `generate_resumable`)."""
+        # gpt-2-simple's import turns graph mode on, for the process
         import tensorflow as tf
-        from gpt_2_simple.src import encoder, model  # graph mode from here on, for the process
+        from gpt_2_simple.src import encoder, model
 
         self.run_dir = Path(checkpoint_dir) / run_name
         missing = [f for f in ("hparams.json", "encoder.json", "vocab.bpe") if not (self.run_dir / f).is_file()]
@@ -116,6 +136,7 @@ class ReplyEngine:
 
     def _build(self, tf, model):
         from helpers.gpt2 import decoder as dec
+        from helpers.gpt2 import sampling
 
         hp = self.hparams
         ph = tf.compat.v1.placeholder
@@ -128,73 +149,59 @@ class ReplyEngine:
         self._top_p = ph(tf.float32, [], "top_p")
         self._max_len = ph(tf.int32, [], "max_len")
         self._seed = ph(tf.int64, [None, 2], "seed")  # one per prompt
-        end_ids = tf.constant(self.end_ids, tf.int32)
-        n_end = len(self.end_ids)
         # Read once per run, outside the loop, rather than at every step.
         weights = {name: tf.convert_to_tensor(v) for name, v in dec.variables(tf, hp).items()}
         # The logits' matmul against the embedding already transposed (once per run) ran in about
         # half the time of a matmul with transpose_b at 124M shape, batch 10, CPU.
         weights["wte_t"] = tf.transpose(weights["wte"])
-
-        def top_k(logits):
-            k = tf.minimum(self._top_k, hp.n_vocab)
-            kth = tf.math.top_k(logits, k=k).values[:, -1:]
-            return tf.where(logits < kth, tf.fill(tf.shape(logits), -1e10), logits)
-
-        def top_p(logits):  # nucleus: keep the smallest set of tokens whose probability reaches p
-            ordered = tf.sort(logits, direction="DESCENDING")
-            before = tf.cumsum(tf.nn.softmax(ordered), axis=1, exclusive=True)
-            cutoff = tf.reduce_min(tf.where(before < self._top_p, ordered, tf.fill(tf.shape(ordered), 1e10)),
-                                   axis=1, keepdims=True)
-            return tf.where(logits < cutoff, tf.fill(tf.shape(logits), -1e10), logits)
-
         # The prompts run once; their keys/values stay [B, ...] and the n candidates of each share them.
-        prompt_cache = dec.prompt_pass(tf, weights, hp, self._prompt)
-        n = self._n
-        b = tf.shape(self._prompt_len)[0]
-        rows = b * n  # candidate j of prompt i is row i * n + j
-        start_pos = tf.repeat(self._prompt_len, n)
-        bias = dec.prompt_bias(tf, self._prompt_len, tf.shape(self._prompt)[1])
-        loop_vars = [
-            tf.constant(0),
-            dec.empty_cache(tf, hp, rows, self._max_len),
-            tf.repeat(self._last, n),
-            tf.zeros([rows, 0], tf.int32),  # tokens written so far
-            tf.fill([rows, n_end], -1),  # the last len(<|endoftext|>) tokens
-            tf.zeros([rows], tf.bool),  # ended yet?
-            tf.fill([rows], -1),  # reply length in tokens, once ended
-        ]
+        prompts = dec.prompt_pass(tf, weights, hp, self._prompt, self._prompt_len, self._n)
+        rows = tf.shape(self._prompt_len)[0] * self._n  # candidate j of prompt i is row i * n + j
+        start_pos = tf.repeat(self._prompt_len, self._n)
+        n_end = len(self.end_ids)
 
-        def body(i, cache, prev, out, window, done, length):
-            logits, cache = dec.step(tf, weights, hp, prev, start_pos + i, i, cache, prompt_cache, bias, n)
-            logits = logits / self._temperature
-            logits = tf.cond(self._top_p > 0.0, lambda: top_p(logits),
-                             lambda: tf.cond(self._top_k > 0, lambda: top_k(logits), lambda: logits))
-            step_seed = tf.stack([tf.constant(0, tf.int64), tf.cast(i, tf.int64)])
+        def sample_step(i, cache, progress):
+            logits = dec.step(tf, weights, hp, progress.token, start_pos + i, cache, prompts)
+            logits = sampling.process(tf, logits, self._temperature, self._top_k, self._top_p)
+            return self._advance(tf, i, sampling.draw(tf, logits, self._seed, i, self._n), progress)
 
-            def sample(args):  # each prompt with its own seed: the same candidates in any company
-                prompt_logits, seed = args
-                return tf.random.stateless_categorical(prompt_logits, 1, seed=seed + step_seed, dtype=tf.int32)[:, 0]
+        def going(i, progress):
+            return (i < self._max_len) & ~tf.reduce_all(progress.done)
 
-            token = tf.reshape(tf.map_fn(sample, (tf.reshape(logits, [b, n, hp.n_vocab]), self._seed),
-                                         fn_output_signature=tf.TensorSpec([None], tf.int32)), [rows])
-            window = tf.concat([window[:, 1:], token[:, tf.newaxis]], axis=1)
-            by_text = tf.reduce_all(tf.equal(window, end_ids), axis=1) & ~done
-            by_token = tf.equal(token, self.end_id) & ~done & ~by_text
-            length = tf.where(by_text, i + 1 - n_end, tf.where(by_token, i, length))
-            return (i + 1, cache, token, tf.concat([out, token[:, tf.newaxis]], axis=1), window,
-                    done | by_text | by_token, length)
+        def one_block(i, past, progress):
+            """Up to dec.BLOCK steps with `past` fixed; then the block joins it."""
+            def body(j, i, block, progress):
+                cache = dec.Cache(past, block)
+                progress = sample_step(i, cache, progress)
+                return j + 1, i + 1, cache.block, progress
 
-        def cond(i, cache, prev, out, window, done, length):
-            return (i < self._max_len) & ~tf.reduce_all(done)
+            _, i, block, progress = tf.while_loop(
+                lambda j, i, block, progress: (j < dec.BLOCK) & going(i, progress), body,
+                [tf.constant(0), i, dec.Cache.empty(tf, hp, rows), progress],
+                shape_invariants=[tf.TensorShape([]), tf.TensorShape([]), dec.Cache.shapes(tf, hp), Progress.shapes(tf, n_end)],
+                parallel_iterations=1)
+            return i, dec.Cache(past, block).joined(tf), progress
 
-        head_dim = hp.n_embd // hp.n_head
-        keys, values = tf.TensorShape([None, hp.n_head, head_dim, None]), tf.TensorShape([None, hp.n_head, None, head_dim])
-        shapes = [tf.TensorShape([]), [(keys, values)] * hp.n_layer,
-                  tf.TensorShape([None]), tf.TensorShape([None, None]), tf.TensorShape([None, n_end]),
-                  tf.TensorShape([None]), tf.TensorShape([None])]
-        _, _, _, self._tokens, _, self._done, self._length = tf.while_loop(
-            cond, body, loop_vars, shape_invariants=shapes, parallel_iterations=1)
+        start = Progress(token=tf.repeat(self._last, self._n), out=tf.zeros([rows, 0], tf.int32),
+                         window=tf.fill([rows, n_end], -1), done=tf.zeros([rows], tf.bool), length=tf.fill([rows], -1))
+        _, _, end = tf.while_loop(
+            lambda i, past, progress: going(i, progress), one_block,
+            [tf.constant(0), dec.Cache.empty(tf, hp, rows), start],
+            shape_invariants=[tf.TensorShape([]), dec.Cache.shapes(tf, hp), Progress.shapes(tf, n_end)],
+            parallel_iterations=1)
+        self._tokens, self._done, self._length = end.out, end.done, end.length
+
+    def _advance(self, tf, i, token, progress: Progress) -> Progress:
+        """The candidates' progress after they drew `token` at step `i`: a candidate ends when its
+        last tokens spell "endoftext|>" (the marker as fine-tuning saw it) or at GPT-2's single
+        end token; its reply is what came before."""
+        n_end = len(self.end_ids)
+        window = tf.concat([progress.window[:, 1:], token[:, tf.newaxis]], axis=1)
+        by_text = tf.reduce_all(tf.equal(window, tf.constant(self.end_ids, tf.int32)), axis=1) & ~progress.done
+        by_token = tf.equal(token, self.end_id) & ~progress.done & ~by_text
+        length = tf.where(by_text, i + 1 - n_end, tf.where(by_token, i, progress.length))
+        return Progress(token, tf.concat([progress.out, token[:, tf.newaxis]], axis=1), window,
+                        progress.done | by_text | by_token, length)
 
     # -- prompts ---------------------------------------------------------------------------------
     def prompt_ids(self, comment: str) -> tuple[list[int], bool]:
@@ -265,12 +272,8 @@ class ReplyEngine:
     def _run(self, comments, keys, n, *, temperature, top_k, top_p) -> list[list[Reply]]:
         """One run of the sampling loop for a few comments together."""
         prompts, trimmed = zip(*(self.prompt_ids(c) for c in comments))
-        width = max(len(ids) for ids in prompts) - 1
-        padded = [ids[:-1] + [0] * (width - len(ids) + 1) for ids in prompts]
-        feed = {self._prompt: padded, self._prompt_len: [len(ids) - 1 for ids in prompts],
-                self._last: [ids[-1] for ids in prompts], self._n: n, self._temperature: temperature,
-                self._top_k: top_k, self._top_p: top_p, self._max_len: self.max_reply_tokens,
-                self._seed: [[self.seed, zlib.crc32(str(k).encode("utf-8"))] for k in keys]}
+        feed = self._feed(prompts, keys, n)
+        feed.update({self._temperature: temperature, self._top_k: top_k, self._top_p: top_p})
         tokens, done, length = self.sess.run((self._tokens, self._done, self._length), feed)
         self.stats.update(comments=len(comments), trimmed=sum(trimmed), candidates=n * len(comments),
                           steps=int(tokens.shape[1]), runs=1)
@@ -279,6 +282,14 @@ class ReplyEngine:
             replies = [self._reply(tokens[j], bool(done[j]), int(length[j])) for j in range(i * n, (i + 1) * n)]
             results.append([r for r in replies if r is not None])
         return results
+
+    def _feed(self, prompts, keys, n) -> dict:
+        """The sampling graph's inputs for `prompts` (token ids) with their `keys`, `n` candidates each."""
+        width = max(len(ids) for ids in prompts) - 1
+        return {self._prompt: [ids[:-1] + [0] * (width - len(ids) + 1) for ids in prompts],
+                self._prompt_len: [len(ids) - 1 for ids in prompts], self._last: [ids[-1] for ids in prompts],
+                self._n: n, self._max_len: self.max_reply_tokens,
+                self._seed: [[self.seed, zlib.crc32(str(k).encode("utf-8"))] for k in keys]}
 
     def node_count(self) -> int:
         """Nodes in the sampling graph (the same after any number of comments)."""

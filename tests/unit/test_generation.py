@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from gpt2_children import fine_tuned_run, run, start
 
-from helpers.gpt2 import engine as generation, journal
+from helpers.gpt2 import engine as generation
+from helpers.gpt2 import journal
 
 ENGINE = """
 from pathlib import Path
@@ -251,3 +252,67 @@ def test_keep_unfinished_keeps_candidates_that_never_end(tmp_path):
     assert got["False"]["counts"] == [0, 0] and got["False"]["never_ended"] == 6
     assert got["True"]["counts"] == [3, 3] and got["True"]["never_ended"] == 6
     assert all(0 < t <= 12 for t in got["True"]["tokens"])
+
+
+CHAIN = """
+from helpers.gpt2 import engine as generation
+from helpers.models import tiny_gpt2
+comments = [t.split(" [SEP] ")[0] for t in tiny_gpt2.toy_texts(6, seed=21)]
+result = {}
+with generation.ReplyEngine(args["ckpt"], "run1", max_reply_tokens=24, seed=1, keep_unfinished=True) as engine:
+    for name, top_p in (("top_k", 0.0), ("top_k_and_top_p", 0.95)):
+        replies = engine.generate(comments, n=6, top_k=1, top_p=top_p)
+        result[name] = [sorted({(r.text, r.tokens) for r in rs}) for rs in replies]
+    free = engine.generate(comments, n=6, top_k=0, top_p=0.95)
+    result["top_p_alone"] = [len({r.text for r in rs}) for rs in free]
+"""
+
+
+def test_top_p_does_not_switch_top_k_off():
+    """Sampling is a chain, as transformers' logits processors: temperature, then top-k, then top-p.
+    With top_k=1 every candidate is the greedy reply, whatever top_p says (the nested tf.cond of
+    the former engine let any top_p > 0 drop top_k silently)."""
+    out = run(CHAIN, ckpt=str(fine_tuned_run()))
+    assert max(out["top_p_alone"]) > 1  # top-p alone leaves room: candidates differ
+    assert all(len(texts) == 1 for texts in out["top_k"])  # top_k=1: one greedy reply per comment
+    assert out["top_k_and_top_p"] == out["top_k"]
+
+
+def test_sampling_chain_runs_temperature_then_top_k_then_top_p():
+    import numpy as np
+    import tensorflow as tf
+
+    from helpers.gpt2 import sampling
+
+    logits = tf.constant([[4.0, 3.0, 2.0, 1.0, 0.0]])
+    kept = lambda out: (out.numpy()[0] > sampling.NEG / 2).sum()
+    assert kept(sampling.process(tf, logits, 1.0, 0, 0.0)) == 5  # both off: every token
+    assert kept(sampling.process(tf, logits, 1.0, 2, 0.0)) == 2
+    assert kept(sampling.process(tf, logits, 1.0, 0, 0.9)) == 3  # probabilities .64 .24 .09 ...
+    assert kept(sampling.process(tf, logits, 1.0, 2, 0.9)) == 2  # top-p never undoes top-k
+    assert kept(sampling.process(tf, logits, 1.0, 4, 0.5)) == 1  # ... nor top-k top-p
+    # temperature first: a flatter distribution needs more tokens to reach p
+    assert kept(sampling.process(tf, logits, 4.0, 0, 0.9)) == 5
+    np.testing.assert_allclose(sampling.process(tf, logits, 2.0, 0, 0.0).numpy(), logits.numpy() / 2)
+
+
+def test_cache_holds_only_the_positions_written():
+    import numpy as np
+    import tensorflow as tf
+
+    from helpers.gpt2 import decoder as dec
+
+    class HP:
+        n_head, n_embd, n_layer = 2, 8, 1
+
+    rows, heads, dim = 3, 2, 4
+    cache = dec.Cache(dec.Cache.empty(tf, HP, rows), dec.Cache.empty(tf, HP, rows))
+    steps = [(np.full([rows, heads, dim], t, np.float32), np.full([rows, heads, dim], -t, np.float32)) for t in range(5)]
+    for t, (k, v) in enumerate(steps[:3]):
+        (pk, pv), (bk, bv) = cache.update(tf, 0, tf.constant(k), tf.constant(v))
+        assert pk.shape[-1] == 0 and bk.shape[-1] == t + 1 and bv.shape[2] == t + 1  # nothing beyond what exists
+    cache = dec.Cache(cache.joined(tf), dec.Cache.empty(tf, HP, rows))  # a full block joins the positions before
+    (pk, pv), (bk, bv) = cache.update(tf, 0, *map(tf.constant, steps[3]))
+    assert pk.shape[-1] == 3 and bk.shape[-1] == 1
+    assert pk.numpy()[0, 0, 0].tolist() == [0, 1, 2] and bk.numpy()[0, 0, 0].tolist() == [3]  # keys [N, H, D, T]
+    assert pv.numpy()[0, 0, :, 0].tolist() == [0, -1, -2]  # values [N, H, T, D]

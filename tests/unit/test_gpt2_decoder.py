@@ -1,5 +1,5 @@
-"""The engine's decoder (shared prompt cache, fixed-size cache written in place, several prompts of
-different lengths) against a plain full recompute by gpt-2-simple's own model (in a child process:
+"""The engine's decoder (shared prompt cache, a cache of the positions written so far in blocks,
+several prompts of different lengths) against a plain full recompute by gpt-2-simple's own model (in a child process:
 gpt-2-simple switches TensorFlow to graph mode)."""
 from gpt2_children import run
 
@@ -12,7 +12,7 @@ from helpers.gpt2 import decoder as dec
 hp = model.default_hparams()
 hp.override_from_dict(dict(n_vocab=97, n_ctx=64, n_embd=32, n_head=4, n_layer=3))
 rng = np.random.default_rng(0)
-lengths, n, steps, max_len = [5, 11, 2], 2, 5, 7  # prompt tokens in the cache; cache longer than the steps
+lengths, n, steps, block = [5, 11, 2], 2, 7, 3  # prompt tokens; steps spanning blocks of 3 (full and partial)
 B = len(lengths)
 prompts = [rng.integers(0, hp.n_vocab, size=L).tolist() for L in lengths]
 forced = rng.integers(0, hp.n_vocab, size=(B * n, steps))  # the tokens the candidates feed
@@ -23,15 +23,15 @@ with graph.as_default():
     w = dec.variables(tf, hp)  # ... which the decoder reuses
     assert len(set(map(id, w.values()))) == len(tf.compat.v1.global_variables())
     padded = tf.constant([p + [0] * (max(lengths) - len(p)) for p in prompts], tf.int32)
-    prompt_cache = dec.prompt_pass(tf, w, hp, padded)
-    cache = dec.empty_cache(tf, hp, B * n, max_len)
-    bias = dec.prompt_bias(tf, tf.constant(lengths, tf.int32), max(lengths))
+    prompts_kv = dec.prompt_pass(tf, w, hp, padded, tf.constant(lengths, tf.int32), n)
     starts = tf.constant(np.repeat(lengths, n), tf.int32)
     step_logits = []
+    past = dec.Cache.empty(tf, hp, B * n)
+    cache = dec.Cache(past, dec.Cache.empty(tf, hp, B * n))
     for t in range(steps):
-        logits, cache = dec.step(tf, w, hp, tf.constant(forced[:, t], tf.int32), starts + t, tf.constant(t),
-                                 cache, prompt_cache, bias, n)
-        step_logits.append(logits)
+        if t and t % block == 0:  # a full block joins the positions before it, as in the engine's loops
+            cache = dec.Cache(cache.joined(tf), dec.Cache.empty(tf, hp, B * n))
+        step_logits.append(dec.step(tf, w, hp, tf.constant(forced[:, t], tf.int32), starts + t, cache, prompts_kv))
     with tf.compat.v1.Session(graph=graph) as sess:
         # larger weights than gpt-2-simple's initialiser, so that attention matters to the logits
         for v in tf.compat.v1.global_variables():
