@@ -17,7 +17,7 @@ class SamplingConfig(StageConfig):
     max_reply_tokens: int = setting("longest reply in tokens; replies that never end are dropped", colab=200, tiny=64)
     temperature: float = setting("sampling temperature (the original: 0.7)", default=0.7)
     top_k: int = setting("sample among the k likeliest tokens (0: no limit)", default=40)
-    top_p: float = setting("nucleus sampling (0.0: off)", default=0.0)
+    top_p: float = setting("nucleus sampling, after TOP_K (0.0: off)", default=0.0)
     keep_unfinished: bool = setting("keep replies that never wrote <|endoftext|> (cut at max_reply_tokens); "
                                     "for smoke runs", default=False)
     # The original wrote fakes for about 1,000-1,200 comments; 03 shows an ETA.

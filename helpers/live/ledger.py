@@ -23,6 +23,7 @@ import os
 import platform
 import re
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -95,11 +96,19 @@ def _when(entry: dict) -> datetime:
 def merge_files(per_file: list[list[dict]]) -> list[dict]:
     """The entries of several files as one ledger: interleaved by time (each file's own order kept),
     an entry found in two files (a conflict copy) once."""
-    seen, out = set(), []
+    def identity(entry: dict) -> str:
+        return json.dumps(entry, sort_keys=True, default=str)
+
+    # Identical lines within one file are separate events (two sends in one millisecond); the same
+    # lines in another file are a copy of them: an entry is kept as often as one file holds it.
+    allowed: Counter = Counter()
+    for entries in per_file:
+        allowed |= Counter(identity(e) for e in entries)
+    kept, out = Counter(), []
     for entry in heapq.merge(*per_file, key=_when):
-        identity = json.dumps(entry, sort_keys=True, default=str)
-        if identity not in seen:
-            seen.add(identity)
+        key = identity(entry)
+        if kept[key] < allowed[key]:
+            kept[key] += 1
             out.append(entry)
     return out
 

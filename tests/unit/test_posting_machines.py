@@ -206,3 +206,18 @@ def test_a_duplicate_left_by_a_failed_read_back_is_deleted_by_the_next_run(live,
     assert len(st.replies_by("busy0")) == 2
     assert ledger.last()["c1"]["reply_id"] == "old1" and ledger.last()["c1"]["deleted_duplicate"] == "old2"
     assert [p["parent_id"] for p in st.posted] == ["c2"], result.table()
+
+
+def test_two_identical_entries_in_one_file_are_two_events_but_a_conflict_copy_counts_once(tmp_path):
+    """Sends within one millisecond write identical lines: each is an attempt. The same lines in a
+    second file (Drive's conflict copy of that file) are not new events."""
+    from helpers.live.ledger import Ledger, read_entries
+
+    frozen = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    ledger = Ledger(tmp_path / "ledger" / "posted.jsonl", clock=lambda: frozen)
+    for _ in range(3):
+        ledger.append("posting", "c1", submission_id="p1", subreddit="pics")
+    assert ledger.attempts("c1") == 3
+    own = ledger.own_path
+    (own.parent / f"{own.stem} (1){own.suffix}").write_bytes(own.read_bytes())  # a conflict copy
+    assert len(read_entries(tmp_path / "ledger")) == 3
