@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).resolve().parent / "tests"
-for folder in ("standins", "unit"):  # stand-ins, and unit tests' worlds reused by notebook tests
+for folder in ("standins", "unit", "setup"):  # stand-ins, unit tests' worlds reused by notebook tests, fresh venvs
     if str(TESTS / folder) not in sys.path:
         sys.path.insert(0, str(TESTS / folder))
 

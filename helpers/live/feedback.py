@@ -308,7 +308,7 @@ def public_client(**praw_options):
     from helpers.core import credentials
     from helpers.live.reddit import user_agent
 
-    secrets = {name: credentials.get_secret(name) for name in ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET")}
+    secrets = credentials.get_secrets(["REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET"])
     return praw.Reddit(client_id=secrets["REDDIT_CLIENT_ID"].reveal(),
                        client_secret=secrets["REDDIT_CLIENT_SECRET"].reveal(),
                        user_agent=user_agent("feedback-public-view"), check_for_updates=False, **praw_options)

@@ -44,7 +44,7 @@ def connect(*, check: bool = True, **praw_options):
     import praw
     import prawcore
 
-    secrets = {name: credentials.get_secret(name) for name in credentials.PRAW_KEYS}
+    secrets = credentials.get_secrets(credentials.PRAW_KEYS)  # every missing one named at once
     username = secrets["REDDIT_USERNAME"].reveal()
     options = dict(check_for_updates=False, ratelimit_seconds=0, **praw_options)
     reddit = praw.Reddit(

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 FAKE_INSTALL = """
 import sys
 from pathlib import Path
-repo = Path(__file__).resolve().parents[2]
+repo = Path(__file__).resolve().parents[1]  # <clone>/scripts/colab_install.py -> <clone>
 runs = repo.parent / "install_runs"
 runs.write_text(str(int(runs.read_text()) + 1 if runs.exists() else 1))
 if (repo.parent / "pip_fails").exists():
