@@ -123,3 +123,34 @@ def test_colab_install_without_tensorflow_says_so(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "TensorFlow is not installed" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_clone_cut_after_git_was_created_is_repaired(tmp_path):
+    """git creates .git first, then fetches: a clone cut there leaves .git and no commit."""
+    origin = make_origin(tmp_path)
+    repo = tmp_path / "content" / "repo"
+    repo.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    assert run_setup_cell(tmp_path, str(origin)).returncode == 0
+    assert (repo / "scripts" / "colab_install.py").is_file() and installs(tmp_path) == 1
+
+
+def test_a_checkout_cut_short_is_repaired(tmp_path):
+    """Fetched, then cut while checking out: a commit, but no index and files missing."""
+    origin = make_origin(tmp_path)
+    repo = tmp_path / "content" / "repo"
+    subprocess.run(["git", "clone", "-q", str(origin), str(repo)], check=True)
+    (repo / ".git" / "index").unlink()
+    (repo / "scripts" / "colab_install.py").unlink()
+    done = run_setup_cell(tmp_path, str(origin))
+    assert done.returncode == 0, done.stderr
+    assert (repo / "scripts" / "colab_install.py").is_file() and installs(tmp_path) == 1
+    (repo / "scripts" / "colab_install.py").unlink()  # a tracked file gone, index intact
+    assert run_setup_cell(tmp_path, str(origin)).returncode == 0
+    assert (repo / "scripts" / "colab_install.py").is_file() and installs(tmp_path) == 2
+
+
+def test_the_setup_cell_is_a_collapsed_colab_form():
+    """On Colab the parameters are the first code a reader sees: the setup cell shows as a titled form."""
+    first = notebooks.setup_source("03_generate_fakes").splitlines()[0]
+    assert first.startswith("#@title ") and 'display-mode: "form"' in first
