@@ -154,3 +154,32 @@ def test_the_setup_cell_is_a_collapsed_colab_form():
     """On Colab the parameters are the first code a reader sees: the setup cell shows as a titled form."""
     first = notebooks.setup_source("03_generate_fakes").splitlines()[0]
     assert first.startswith("#@title ") and 'display-mode: "form"' in first
+
+
+def test_colab_install_holds_colabs_own_packages_where_they_are(tmp_path):
+    """pip may add packages but must not move Colab's TensorFlow, numpy, pandas, protobuf or widgets
+    (a moved numpy needs a runtime restart, a moved TensorFlow loses Colab's CUDA build): they are
+    passed to pip as constraints at their installed versions."""
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "colab_install.py").write_text((REPO / "scripts" / "colab_install.py").read_text())
+    (tmp_path / "requirements.txt").write_text("pandas>=2.0\n")
+    seen = tmp_path / "pip.txt"
+    code = textwrap.dedent(f"""
+        import runpy, subprocess, sys
+        from importlib import metadata
+        def pip(command, **kwargs):
+            constraints = command[command.index("-c") + 1]
+            open({str(seen)!r}, "w").write(" ".join(command) + "\\n" + open(constraints).read())
+            return subprocess.CompletedProcess(command, 0)
+        subprocess.run = pip
+        runpy.run_path({str(tmp_path / "scripts" / "colab_install.py")!r}, run_name="__main__")
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    command, *held = seen.read_text().splitlines()
+    from importlib import metadata
+    for name in ("tensorflow", "tf_keras", "numpy", "pandas", "protobuf", "ipywidgets"):
+        assert f"{name}=={metadata.version(name)}" in held, held
+    tf_minor = ".".join(metadata.version("tensorflow").split(".")[:2])
+    assert f"tf-keras~={tf_minor}.0" in command and str(tmp_path / "requirements.txt") in command
+    assert (tmp_path / notebooks.INSTALLED_MARKER).is_file()
