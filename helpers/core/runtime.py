@@ -110,10 +110,17 @@ def import_tensorflow_hub():
         return tensorflow_hub
     from packaging.version import parse
 
+    before = sys.modules.get("pkg_resources", _ABSENT)
     sys.modules["pkg_resources"] = types.ModuleType("pkg_resources", "stand-in: tensorflow_hub's parse_version only")
     sys.modules["pkg_resources"].parse_version = parse
     try:
         import tensorflow_hub
     finally:
-        del sys.modules["pkg_resources"]
+        if before is _ABSENT:
+            del sys.modules["pkg_resources"]
+        else:
+            sys.modules["pkg_resources"] = before
     return tensorflow_hub
+
+
+_ABSENT = object()

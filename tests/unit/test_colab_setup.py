@@ -183,3 +183,26 @@ def test_colab_install_holds_colabs_own_packages_where_they_are(tmp_path):
     tf_minor = ".".join(metadata.version("tensorflow").split(".")[:2])
     assert f"tf-keras~={tf_minor}.0" in command and str(tmp_path / "requirements.txt") in command
     assert (tmp_path / notebooks.INSTALLED_MARKER).is_file()
+
+
+NO_PKG_RESOURCES = """
+import sys
+sys.modules["pkg_resources"] = None  # as with setuptools 81+: `import pkg_resources` fails, find_spec finds none
+try:
+    import tensorflow_hub
+except ModuleNotFoundError as error:
+    print("plain import:", error)
+from helpers.core import runtime
+hub = runtime.import_tensorflow_hub()
+print("through helpers:", hub.KerasLayer.__name__, "| pkg_resources after:", sys.modules["pkg_resources"])
+"""
+
+
+def test_tensorflow_hub_imports_without_pkg_resources():
+    """tensorflow_hub 0.16.1 imports pkg_resources, which setuptools 81+ lacks (tests/setup shows it
+    in real venvs); helpers import it through a stand-in that is gone again afterwards."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3")
+    done = subprocess.run([sys.executable, "-c", NO_PKG_RESOURCES], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "plain import: No module named 'pkg_resources'" in done.stdout or "import of pkg_resources halted" in done.stdout
+    assert "through helpers: KerasLayer | pkg_resources after: None" in done.stdout
