@@ -31,6 +31,8 @@ def pytest_sessionstart(session):
     os.environ["BOT_DRIVE_ROOT"] = tempfile.mkdtemp(prefix="bot-drive-")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # ipykernel 6 (Colab's) on Python 3.13: debugpy warns about frozen modules at each kernel start.
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
 
 def pytest_configure(config):  # unit and notebooks are registered in pyproject.toml
