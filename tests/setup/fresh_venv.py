@@ -3,7 +3,7 @@
 Each is `python3.X -m venv` plus `pip install -r requirements-dev.txt`, as `make setup` installs
 (not `make setup` itself, which would also install this checkout and set its git config). Kept
 under $BOT_CACHE_DIR (default ~/.cache/gpt2-bert-reddit-bot)/venvs/py3.X-<hash of
-requirements-dev.txt>; a changed requirements-dev.txt builds a new one and removes the old. A
+requirements-dev.txt's pins>; changed pins build a new one and remove the old. A
 lock makes two test runs wait for one build; a build cut short is started again.
 """
 from __future__ import annotations
@@ -34,9 +34,15 @@ def find_python(minor: str) -> str:
     raise RuntimeError(f"Python {minor} not found: install it (e.g. `pyenv install {minor}`) to run this test")
 
 
+def pins() -> str:
+    """requirements-dev.txt without its comments: what the venv is built from."""
+    lines = (line.split("#", 1)[0].strip() for line in REQUIREMENTS.read_text(encoding="utf-8").splitlines())
+    return "\n".join(sorted(line for line in lines if line))
+
+
 def fresh_venv(minor: str) -> str:
     """The python of a complete venv for Python `minor`, built now if missing."""
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:12]
+    digest = hashlib.sha256(pins().encode()).hexdigest()[:12]
     venvs = cache_dir() / "venvs"
     venvs.mkdir(parents=True, exist_ok=True)
     venv = venvs / f"py{minor}-{digest}"
