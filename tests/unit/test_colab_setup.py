@@ -206,3 +206,39 @@ def test_tensorflow_hub_imports_without_pkg_resources():
     assert done.returncode == 0, done.stderr[-2000:]
     assert "plain import: No module named 'pkg_resources'" in done.stdout or "import of pkg_resources halted" in done.stdout
     assert "through helpers: KerasLayer | pkg_resources after: None" in done.stdout
+
+
+def _pins_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("refresh_colab_pins", REPO / "scripts" / "refresh_colab_pins.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_colabs_freeze_is_read_without_what_no_registry_has():
+    pins = _pins_script().read_freeze("# comment\nabsl-py==1.4.0\njupyter_kernel_gateway @ git+https://x/y@abc\n"
+                                      "tf_keras==2.20.1\nPyYAML==6.0.3\n")
+    assert pins == {"absl-py": ("absl-py", "1.4.0"), "tf-keras": ("tf_keras", "2.20.1"), "pyyaml": ("PyYAML", "6.0.3")}
+
+
+def test_the_check_fails_when_pip_moved_a_guarded_package_and_only_then():
+    from importlib import metadata
+
+    script = _pins_script()
+    have = {name: metadata.version(name) for name in ("numpy", "pandas", "requests")}
+    same = "".join(f"{name}=={version}\n" for name, version in have.items())
+    assert script.moved(same, ["numpy", "pandas"]) == ([], [])
+    other = f"numpy=={have['numpy']}\npandas==1.0.0\nrequests==0.1\n"  # pip moved pandas (guarded) and requests
+    bad, allowed = script.moved(other, ["numpy", "pandas"])
+    assert bad == [f"pandas 1.0.0 -> {have['pandas']}"] and allowed == [f"requests 0.1 -> {have['requests']}"]
+    assert script.moved(same, ["numpy", "protobuf"])[0] == ["protobuf: not in requirements-colab.txt"]
+
+
+def test_the_committed_colab_pins_name_their_source_and_hold_colabs_tensorflow():
+    text = (REPO / "requirements-colab.txt").read_text()
+    pins = _pins_script().read_freeze(text)
+    assert "googlecolab/backend-info" in text and "Colab's Python: 3." in text
+    for name in ("tensorflow", "tf-keras", "numpy", "pandas", "protobuf", "ipywidgets", "setuptools", "tensorflow-hub"):
+        assert name in pins, name
