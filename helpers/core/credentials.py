@@ -152,7 +152,7 @@ def unset_message(names: list[str]) -> str:
 def get_secrets(names) -> dict[str, Secret]:
     """Several secrets at once; when some are missing, one MissingSecretError that names every
     missing one and why, so a person sets them all in one round (not one per rerun)."""
-    found, unset, other = {}, [], []
+    names, found, unset, other = list(names), {}, [], []
     for name in names:
         try:
             found[name] = get_secret(name)
