@@ -41,7 +41,9 @@ def pytest_configure(config):  # unit and notebooks are registered in pyproject.
 
 
 def tier_of(path: Path) -> str:
-    return next((tier for tier in ("unit", "setup") if tier in path.parts), "notebooks")
+    """tests/unit -> unit, tests/setup -> setup, anything else (tests/notebooks, notebooks/) -> notebooks."""
+    folder = path.resolve().relative_to(TESTS).parts[0] if path.resolve().is_relative_to(TESTS) else ""
+    return folder if folder in ("unit", "setup") else "notebooks"
 
 
 def pytest_collection_modifyitems(items):
