@@ -32,6 +32,7 @@ def pytest_sessionstart(session):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("MPLBACKEND", "Agg")
     # ipykernel 6 (Colab's) on Python 3.13: debugpy warns about frozen modules at each kernel start.
+    os.environ.setdefault("PYTHON_FROZEN_MODULES", "off")
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
 
