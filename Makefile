@@ -26,7 +26,7 @@ COLAB_TESTS ?= tests/unit notebooks
 # Test tools the Colab lane adds after the install check (Colab ships pytest; nbval is in requirements.txt).
 COLAB_TEST_TOOLS = duckdb sqlglot
 
-.PHONY: setup demo test test-unit test-colab check strip clean python
+.PHONY: setup demo test test-unit test-colab colab-venv check strip clean python
 setup: $(VENV)/.installed
 
 # Say which Python is used, or which to install.
@@ -69,8 +69,15 @@ test-unit: setup
 # The Colab lane: a Python 3.13 venv of Colab's preinstalled versions (requirements-colab.txt), then
 # scripts/colab_install.py as the setup cell runs it, a check that pip moved none of Colab's
 # TensorFlow, tf_keras, numpy, pandas, protobuf, ipywidgets, then the unit tests and the notebook
-# series (nbval) in that venv. Built afresh each time in build/ (pip's download cache is kept).
-test-colab:
+# series (nbval) in that venv (in build/; pip's download cache is kept).
+test-colab: $(COLAB_VENV)/.checked
+	@PYTHONPATH=$(CURDIR) $(COLAB_VENV)/bin/python -m pytest $(COLAB_TESTS) --nbval-lax -q; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; fi; exit $$rc
+
+# The Colab venv alone (CI builds it while `make test` runs): rebuilt from scratch whenever the pins,
+# the requirements or the install script change.
+colab-venv: $(COLAB_VENV)/.checked
+$(COLAB_VENV)/.checked: requirements-colab.txt requirements.txt requirements-dev.txt scripts/colab_install.py
 	@test -n "$(COLAB_PYTHON)" || { echo "make test-colab: needs Python 3.13 (Colab's): install it, or make COLAB_PYTHON=/path/to/python3.13 test-colab"; exit 1; }
 	rm -rf $(COLAB_VENV)
 	$(COLAB_PYTHON) -m venv $(COLAB_VENV)
@@ -80,8 +87,7 @@ test-colab:
 	$(COLAB_VENV)/bin/python -m pip install -q --disable-pip-version-check -c requirements-colab.txt \
 	  $$(grep -iE '^($(subst $(eval) ,|,$(COLAB_TEST_TOOLS)))==' requirements-dev.txt)
 	$(COLAB_VENV)/bin/python scripts/refresh_colab_pins.py check
-	@PYTHONPATH=$(CURDIR) $(COLAB_VENV)/bin/python -m pytest $(COLAB_TESTS) --nbval-lax -q; rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; fi; exit $$rc
+	touch $@
 
 check: setup
 	$(BIN)/python -m helpers.core.notebooks
@@ -90,4 +96,4 @@ strip: setup
 	$(BIN)/python -m helpers.core.notebooks --fix
 
 clean:
-	rm -rf $(VENV) drive
+	rm -rf $(VENV) drive $(COLAB_VENV)
