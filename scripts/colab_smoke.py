@@ -6,7 +6,8 @@ offline, one step each.
 What it sets up (in --work, a fresh temporary folder by default):
 - a stand-in `google.colab` (tests/standins/colab_standin: drive.mount, userdata.get, auth.authenticate_user)
   on the kernels' path, and Colab's /content moved to <work>/content ($BOT_COLAB_CONTENT); the setup
-  cell finds the code already "cloned" and installed (a link to this checkout and the marker);
+  cell finds the code already cloned and installed (a git repository of links to this checkout, and
+  the marker);
 - random-weight models of the real sizes where the downloads would land: GPT-2 124M (50,257-token
   vocabulary) in <content>/local/gpt2_base/124M, BERT base (12x768) in TF Hub's cache under the
   sha1 of the default handle ($TFHUB_CACHE_DIR);
@@ -55,12 +56,15 @@ def prepare(work: Path) -> dict:
     content = work / "content"
     repo_dir = content / REPO.name
     repo_dir.mkdir(parents=True, exist_ok=True)
-    (repo_dir / ".git").write_text("stand-in: the code is this checkout\n")
-    (repo_dir / ".colab_installed").write_text("stand-in\n")
     for name in ("helpers", "scripts", "pyproject.toml"):
         link = repo_dir / name
         if not link.exists():
             link.symlink_to(REPO / name)
+    if not (repo_dir / ".git").is_dir():  # a whole clone, as the setup cell checks: links to this checkout, committed
+        for command in (["init", "-q"], ["add", "helpers", "scripts", "pyproject.toml"],
+                        ["-c", "user.name=smoke", "-c", "user.email=smoke@localhost", "commit", "-qm", "stand-in clone"]):
+            subprocess.run(["git", "-C", str(repo_dir), *command], check=True, capture_output=True)
+    (repo_dir / ".colab_installed").write_text("stand-in\n")
     env = dict(
         os.environ,
         PYTHONPATH=os.pathsep.join([str(STANDIN), str(REPO)]),

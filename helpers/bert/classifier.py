@@ -75,8 +75,9 @@ def cpu_step_estimate(handle: str, batch: int, max_seq_length: int) -> str:
 
 def load_encoder(handle: str, trainable: bool = True):
     """The encoder as a Keras layer, and its vocab file path and casing."""
-    import tensorflow_hub as hub
+    from helpers.core.runtime import import_tensorflow_hub
 
+    hub = import_tensorflow_hub()  # not `import tensorflow_hub`: it needs pkg_resources, gone from setuptools 81+
     encoder = hub.KerasLayer(handle, trainable=trainable, name="encoder")
     obj = encoder.resolved_object
     missing = [a for a in ("vocab_file", "do_lower_case") if not hasattr(obj, a)]

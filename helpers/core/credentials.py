@@ -23,7 +23,15 @@ PRAW_KEYS = {
 
 
 class MissingSecretError(LookupError):
-    """A secret is set nowhere we look."""
+    """One or more secrets are set nowhere we look (`names`: which)."""
+
+    def __init__(self, message: str, names=()):
+        super().__init__(message)
+        self.names = list(names)
+
+
+class _NotSet(MissingSecretError):
+    """Set nowhere at all (rather than set but unreadable)."""
 
 
 class Secret:
@@ -105,7 +113,7 @@ def get_secret(name: str) -> Secret:
     except _NoAnswer:
         raise MissingSecretError(
             f"Colab asked for access to secret {name} and got no answer in time: run the cell again and click "
-            "'Grant access' in the prompt (or switch on 'Notebook access' under the key icon).") from None
+            "'Grant access' in the prompt (or switch on 'Notebook access' under the key icon).", [name]) from None
     empty = value is not None and not value.strip()
     if value and not empty:
         return Secret(name, value, "Colab Secrets")
@@ -117,19 +125,46 @@ def get_secret(name: str) -> Secret:
     if empty:
         raise MissingSecretError(
             f"secret {name} is in Colab Secrets but its value is empty: open the key icon in the left bar and "
-            f"paste the value of {name}, then run the cell again.")
+            f"paste the value of {name}, then run the cell again.", [name])
     if no_access:
         raise MissingSecretError(
             f"secret {name} is in Colab Secrets but this notebook has no access to it: open the key icon in the "
-            f"left bar and switch on 'Notebook access' for {name}, then run the cell again.")
+            f"left bar and switch on 'Notebook access' for {name}, then run the cell again.", [name])
+    raise _NotSet(unset_message([name]), [name])
+
+
+def unset_message(names: list[str]) -> str:
+    """Where to set secrets that are set nowhere, all in one sentence."""
+    one = len(names) == 1
+    head = f"secret {names[0]} is not set" if one else f"{len(names)} secrets are not set: {', '.join(names)}"
     where = [
-        f"in Colab: the key icon in the left bar > Add new secret > name {name}, and allow notebook access",
-        f"elsewhere: export {name}=...",
+        f"in Colab: the key icon in the left bar > Add new secret > name {names[0] if one else 'each of them'}, "
+        "and allow notebook access",
+        "elsewhere: " + " ".join(f"export {name}=..." for name in names),
     ]
-    if name in PRAW_KEYS:
+    keys = [PRAW_KEYS[name] for name in names if name in PRAW_KEYS]
+    if keys:
         files = " or ".join(str(p) for p in praw_ini_files())
-        where.append(f"or in praw.ini ({files}): `{PRAW_KEYS[name]} = ...` under [{PRAW_SITE}]")
-    raise MissingSecretError(f"secret {name} is not set. Set it " + "; ".join(where) + ".")
+        where.append(f"or in praw.ini ({files}): " + ", ".join(f"`{key} = ...`" for key in keys) + f" under [{PRAW_SITE}]")
+    return f"{head}. Set {'it' if one else 'them'} " + "; ".join(where) + "."
+
+
+def get_secrets(names) -> dict[str, Secret]:
+    """Several secrets at once; when some are missing, one MissingSecretError that names every
+    missing one and why, so a person sets them all in one round (not one per rerun)."""
+    names, found, unset, other = list(names), {}, [], []
+    for name in names:
+        try:
+            found[name] = get_secret(name)
+        except _NotSet:
+            unset.append(name)
+        except MissingSecretError as error:
+            other.append(error)
+    if unset or other:
+        lines = [str(error) for error in other] + ([unset_message(unset)] if unset else [])
+        missing = [name for name in names if name not in found]
+        raise MissingSecretError("\n".join(lines), missing)
+    return found
 
 
 def forget_secrets() -> None:

@@ -41,11 +41,14 @@ INSTALLED_MARKER = ".colab_installed"  # written by scripts/colab_install.py onc
 
 
 def setup_source(name: str, repo: str | None = None) -> str:
-    """The setup cell: on Colab get the code and install the requirements until an install has
-    succeeded (a marker file), stopping with a clear message otherwise; then the run context."""
+    """The setup cell, shown on Colab as a collapsed form (`#@title`) so the parameters are the first
+    code a reader sees: on Colab get the code (again, if a clone or checkout was cut short) and
+    install the requirements until an install has succeeded (a marker file), stopping with a clear
+    message otherwise; then the run context."""
     repo = repo or repository_url()
     folder = repo.rsplit("/", 1)[-1]
-    return f'''# On Colab: get the code, install the requirements (until an install has succeeded). Elsewhere: nothing to do.
+    return f'''#@title Setup: get the code and install the requirements (on Colab) {{ display-mode: "form" }}
+# On Colab: get the code, install the requirements (until an install has succeeded). Elsewhere: nothing to do.
 import sys
 if "google.colab" in sys.modules:
     import os, shutil, subprocess
@@ -55,8 +58,13 @@ if "google.colab" in sys.modules:
         done = subprocess.run(command, capture_output=True, text=True)
         print(done.stdout[-3000:] + done.stderr[-3000:], end="")
         return done.returncode, (done.stderr.strip() or done.stdout.strip())[-1500:]
-    if not os.path.exists(os.path.join(REPO_DIR, ".git")):
-        shutil.rmtree(REPO_DIR, ignore_errors=True)  # what a failed clone left
+    def git(*args):
+        return subprocess.run(["git", "-C", REPO_DIR, *args], capture_output=True, text=True)
+    def cloned():  # whole: a commit, an index, no tracked file missing (a clone or checkout cut short has not)
+        return (os.path.isfile(os.path.join(REPO_DIR, ".git", "index")) and git("rev-parse", "-q", "--verify", "HEAD").returncode == 0
+                and git("ls-files", "--deleted").stdout == "")
+    if not cloned():
+        shutil.rmtree(REPO_DIR, ignore_errors=True)  # what a clone cut short left, .git or not
         code, reason = run(["git", "clone", "--depth=1", REPO_URL, REPO_DIR])
         if code:
             raise RuntimeError(f"git clone {{REPO_URL}} failed: {{reason}}\\nIf the project lives in your fork, set "

@@ -1,8 +1,10 @@
 """Where we run: Colab or not, and where the shared Drive folder is."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
+import types
 from pathlib import Path
 
 # Colab's /content; $BOT_COLAB_CONTENT moves it for the colab smoke run (scripts/colab_smoke.py).
@@ -89,3 +91,36 @@ def warn_cpu(expects_gpu: bool, what: str, per_step: str) -> str | None:
         warnings.warn(message, stacklevel=2)
         print(message)
     return message
+
+
+def import_tensorflow_hub():
+    """`import tensorflow_hub`, whatever the setuptools (the one place helpers import it).
+
+    tensorflow_hub 0.16.1 runs `from pkg_resources import parse_version` while it is imported, only
+    to check that TensorFlow is at least 1.15. setuptools 81 and later ship no `pkg_resources`,
+    and a venv on Python 3.12+ has no setuptools of its own, so pip brings the newest one with
+    TensorFlow: there `import tensorflow_hub` fails with "No module named 'pkg_resources'" (notebooks
+    04 and 05 on a local 3.12/3.13; Colab only while it keeps setuptools 75). When pkg_resources
+    is missing, a stand-in with just `parse_version` (packaging's, which TensorFlow depends on) is
+    registered for the import and removed after it, so no other code sees a partial pkg_resources.
+    """
+    if "tensorflow_hub" in sys.modules or importlib.util.find_spec("pkg_resources") is not None:
+        import tensorflow_hub
+
+        return tensorflow_hub
+    from packaging.version import parse
+
+    before = sys.modules.get("pkg_resources", _ABSENT)
+    sys.modules["pkg_resources"] = types.ModuleType("pkg_resources", "stand-in: tensorflow_hub's parse_version only")
+    sys.modules["pkg_resources"].parse_version = parse
+    try:
+        import tensorflow_hub
+    finally:
+        if before is _ABSENT:
+            del sys.modules["pkg_resources"]
+        else:
+            sys.modules["pkg_resources"] = before
+    return tensorflow_hub
+
+
+_ABSENT = object()

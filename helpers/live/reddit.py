@@ -57,7 +57,7 @@ def connect(*, check: bool = True, **praw_options):
     REDDIT_USERNAME and REDDIT_PASSWORD. With `check`, logs in now so bad credentials fail here
     with RedditLoginError. praw's own RATELIMIT sleeping is off (`ratelimit_seconds=0`): the
     posting loop decides how long to wait."""
-    secrets = {name: credentials.get_secret(name) for name in credentials.PRAW_KEYS}
+    secrets = credentials.get_secrets(credentials.PRAW_KEYS)  # every missing one named at once
     username = secrets["REDDIT_USERNAME"].reveal()
     options = dict(check_for_updates=False, ratelimit_seconds=0, **praw_options)
     reddit = praw.Reddit(
@@ -96,7 +96,7 @@ def my_name(reddit) -> str:
 def public_client():
     """A logged-out ("app-only", read-only) praw client from REDDIT_CLIENT_ID/SECRET: it sees what
     everyone else sees, so a reply removed by moderators shows as removed (its author sees it as before)."""
-    secrets = {name: credentials.get_secret(name) for name in ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET")}
+    secrets = credentials.get_secrets(["REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET"])  # every missing one named at once
     return praw.Reddit(client_id=secrets["REDDIT_CLIENT_ID"].reveal(),
                        client_secret=secrets["REDDIT_CLIENT_SECRET"].reveal(),
                        user_agent=user_agent("feedback-public-view"), check_for_updates=False)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers.core import notebooks
+
 REPO = Path(__file__).resolve().parents[2]
 
 CHILD = """
@@ -154,3 +156,14 @@ def test_smoke_check_bounds_what_02_and_04_leave_on_drive(tmp_path):
     (drive / "models" / "bert_backup" / "realism").mkdir(parents=True)
     (drive / "models" / "bert_backup" / "realism" / "ckpt-1.index").write_text("x")
     assert any("left behind" in p for p in check(drive, "04_bert_realism", 0))
+
+
+def test_the_setup_cell_finds_the_smoke_runs_code_cloned_and_installed(tmp_path):
+    """The smoke run's stand-in /content holds a whole clone (a commit, its index, every file) and the
+    install marker: the generated setup cell neither clones (it would fail offline) nor installs."""
+    env = _smoke().prepare(tmp_path)
+    cell = notebooks.setup_source("01_pull_data").split("\nimport helpers")[0]
+    code = "import sys, types\nsys.modules['google.colab'] = types.ModuleType('google.colab')\n" + cell
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout == "" and (Path(env["BOT_REPO_DIR"]) / "helpers" / "__init__.py").is_file()

@@ -101,3 +101,14 @@ def test_badge_and_clone_url_come_from_pyproject():
     assert f'"{repo}"' in notebooks.setup_source("01_pull_data")
     other = notebooks.setup_source("01_pull_data", repo="https://github.com/me/fork")
     assert "https://github.com/me/fork" in other and repo not in other
+
+
+def test_a_notebook_collected_alone_gets_the_ones_before_it_run_first():
+    from conftest import notebooks_to_run_first
+
+    series = [notebooks.NOTEBOOK_DIR / f"0{i}_x.ipynb" for i in range(1, 9)]
+    assert notebooks_to_run_first(series, series) == []  # the whole series: nbval runs it in order
+    assert notebooks_to_run_first(series[:3], series) == []  # 01-03: nothing before them
+    assert notebooks_to_run_first([series[3]], series) == series[:3]  # 04 alone reads 01-03's files
+    assert notebooks_to_run_first([series[0], series[3]], series) == series[:3]  # 02 and 03 need 01's
+    assert notebooks_to_run_first([notebooks.NOTEBOOK_DIR / "template.ipynb"], series) == []

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 FAKE_INSTALL = """
 import sys
 from pathlib import Path
-repo = Path(__file__).resolve().parents[1]
+repo = Path(__file__).resolve().parents[1]  # <clone>/scripts/colab_install.py -> <clone>
 runs = repo.parent / "install_runs"
 runs.write_text(str(int(runs.read_text()) + 1 if runs.exists() else 1))
 if (repo.parent / "pip_fails").exists():
@@ -123,3 +123,122 @@ def test_colab_install_without_tensorflow_says_so(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "TensorFlow is not installed" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_clone_cut_after_git_was_created_is_repaired(tmp_path):
+    """git creates .git first, then fetches: a clone cut there leaves .git and no commit."""
+    origin = make_origin(tmp_path)
+    repo = tmp_path / "content" / "repo"
+    repo.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    assert run_setup_cell(tmp_path, str(origin)).returncode == 0
+    assert (repo / "scripts" / "colab_install.py").is_file() and installs(tmp_path) == 1
+
+
+def test_a_checkout_cut_short_is_repaired(tmp_path):
+    """Fetched, then cut while checking out: a commit, but no index and files missing."""
+    origin = make_origin(tmp_path)
+    repo = tmp_path / "content" / "repo"
+    subprocess.run(["git", "clone", "-q", str(origin), str(repo)], check=True)
+    (repo / ".git" / "index").unlink()
+    (repo / "scripts" / "colab_install.py").unlink()
+    done = run_setup_cell(tmp_path, str(origin))
+    assert done.returncode == 0, done.stderr
+    assert (repo / "scripts" / "colab_install.py").is_file() and installs(tmp_path) == 1
+    (repo / "scripts" / "colab_install.py").unlink()  # a tracked file gone, index intact
+    assert run_setup_cell(tmp_path, str(origin)).returncode == 0
+    assert (repo / "scripts" / "colab_install.py").is_file() and installs(tmp_path) == 2
+
+
+def test_the_setup_cell_is_a_collapsed_colab_form():
+    """On Colab the parameters are the first code a reader sees: the setup cell shows as a titled form."""
+    first = notebooks.setup_source("03_generate_fakes").splitlines()[0]
+    assert first.startswith("#@title ") and 'display-mode: "form"' in first
+
+
+def test_colab_install_holds_colabs_own_packages_where_they_are(tmp_path):
+    """pip may add packages but must not move Colab's TensorFlow, numpy, pandas, protobuf or widgets
+    (a moved numpy needs a runtime restart, a moved TensorFlow loses Colab's CUDA build): they are
+    passed to pip as constraints at their installed versions."""
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "colab_install.py").write_text((REPO / "scripts" / "colab_install.py").read_text())
+    (tmp_path / "requirements.txt").write_text("pandas>=2.0\n")
+    seen = tmp_path / "pip.txt"
+    code = textwrap.dedent(f"""
+        import runpy, subprocess, sys
+        from importlib import metadata
+        def pip(command, **kwargs):
+            constraints = command[command.index("-c") + 1]
+            open({str(seen)!r}, "w").write(" ".join(command) + "\\n" + open(constraints).read())
+            return subprocess.CompletedProcess(command, 0)
+        subprocess.run = pip
+        runpy.run_path({str(tmp_path / "scripts" / "colab_install.py")!r}, run_name="__main__")
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    command, *held = seen.read_text().splitlines()
+    from importlib import metadata
+    for name in ("tensorflow", "tf_keras", "numpy", "pandas", "protobuf", "ipywidgets"):
+        assert f"{name}=={metadata.version(name)}" in held, held
+    tf_minor = ".".join(metadata.version("tensorflow").split(".")[:2])
+    assert f"tf-keras~={tf_minor}.0" in command and str(tmp_path / "requirements.txt") in command
+    assert (tmp_path / notebooks.INSTALLED_MARKER).is_file()
+
+
+NO_PKG_RESOURCES = """
+import sys
+sys.modules["pkg_resources"] = None  # as with setuptools 81+: `import pkg_resources` fails, find_spec finds none
+try:
+    import tensorflow_hub
+except ModuleNotFoundError as error:
+    print("plain import:", error)
+from helpers.core import runtime
+hub = runtime.import_tensorflow_hub()
+print("through helpers:", hub.KerasLayer.__name__, "| pkg_resources after:", sys.modules["pkg_resources"])
+"""
+
+
+def test_tensorflow_hub_imports_without_pkg_resources():
+    """tensorflow_hub 0.16.1 imports pkg_resources, which setuptools 81+ lacks (tests/setup shows it
+    in real venvs); helpers import it through a stand-in that is gone again afterwards."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3")
+    done = subprocess.run([sys.executable, "-c", NO_PKG_RESOURCES], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "plain import: No module named 'pkg_resources'" in done.stdout or "import of pkg_resources halted" in done.stdout
+    assert "through helpers: KerasLayer | pkg_resources after: None" in done.stdout
+
+
+def _pins_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("refresh_colab_pins", REPO / "scripts" / "refresh_colab_pins.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_colabs_freeze_is_read_without_what_no_registry_has():
+    pins = _pins_script().read_freeze("# comment\nabsl-py==1.4.0\njupyter_kernel_gateway @ git+https://x/y@abc\n"
+                                      "tf_keras==2.20.1\nPyYAML==6.0.3\n")
+    assert pins == {"absl-py": ("absl-py", "1.4.0"), "tf-keras": ("tf_keras", "2.20.1"), "pyyaml": ("PyYAML", "6.0.3")}
+
+
+def test_the_check_fails_when_pip_moved_a_guarded_package_and_only_then():
+    from importlib import metadata
+
+    script = _pins_script()
+    have = {name: metadata.version(name) for name in ("numpy", "pandas", "requests")}
+    same = "".join(f"{name}=={version}\n" for name, version in have.items())
+    assert script.moved(same, ["numpy", "pandas"]) == ([], [])
+    other = f"numpy=={have['numpy']}\npandas==1.0.0\nrequests==0.1\n"  # pip moved pandas (guarded) and requests
+    bad, allowed = script.moved(other, ["numpy", "pandas"])
+    assert bad == [f"pandas 1.0.0 -> {have['pandas']}"] and allowed == [f"requests 0.1 -> {have['requests']}"]
+    assert script.moved(same, ["numpy", "protobuf"])[0] == ["protobuf: not in requirements-colab.txt"]
+
+
+def test_the_committed_colab_pins_name_their_source_and_hold_colabs_tensorflow():
+    text = (REPO / "requirements-colab.txt").read_text()
+    pins = _pins_script().read_freeze(text)
+    assert "googlecolab/backend-info" in text and "Colab's Python: 3." in text
+    for name in ("tensorflow", "tf-keras", "numpy", "pandas", "protobuf", "ipywidgets", "setuptools", "tensorflow-hub"):
+        assert name in pins, name

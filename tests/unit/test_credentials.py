@@ -141,3 +141,38 @@ def test_an_unanswered_access_prompt_says_so_and_is_asked_again(monkeypatch):
     assert "Grant access" in str(err.value) and "is not set" not in str(err.value)
     colab_with(monkeypatch, {"REDDIT_PASSWORD": "pw"}, no_access=set())  # the person answers this time
     assert get_secret("REDDIT_PASSWORD").reveal() == "pw"  # a failed lookup is not cached
+
+
+def test_every_missing_reddit_secret_is_named_at_once():
+    """A person with none set learns all four names in one round, not one per rerun."""
+    from helpers.live import feedback, reddit
+
+    with pytest.raises(MissingSecretError) as err:
+        reddit.connect(check=False)
+    text = str(err.value)
+    assert "4 secrets are not set" in text
+    assert all(name in text for name in NAMES), text
+    assert all(f"{key} = ..." in text for key in credentials.PRAW_KEYS.values()), text
+    with pytest.raises(MissingSecretError) as err:
+        feedback.public_client()
+    assert "REDDIT_CLIENT_ID" in str(err.value) and "REDDIT_CLIENT_SECRET" in str(err.value)
+
+
+def test_the_missing_ones_only_and_each_reason(monkeypatch):
+    monkeypatch.setenv("REDDIT_USERNAME", "hunter")
+    colab_with(monkeypatch, {"REDDIT_CLIENT_ID": " "}, no_access={"REDDIT_PASSWORD"})
+    with pytest.raises(MissingSecretError) as err:
+        credentials.get_secrets(NAMES)
+    text = str(err.value)
+    assert "REDDIT_USERNAME" not in text
+    assert "REDDIT_CLIENT_ID is in Colab Secrets but its value is empty" in text
+    assert "REDDIT_PASSWORD is in Colab Secrets but this notebook has no access" in text
+    assert "secret REDDIT_CLIENT_SECRET is not set" in text
+    assert err.value.names == ["REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_PASSWORD"]
+
+
+def test_all_set_gives_each_secret(monkeypatch):
+    for name in NAMES:
+        monkeypatch.setenv(name, name.lower())
+    found = credentials.get_secrets(NAMES)
+    assert list(found) == NAMES and found["REDDIT_PASSWORD"].reveal() == "reddit_password"
