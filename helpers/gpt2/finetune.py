@@ -11,6 +11,7 @@ import csv
 import json
 import math
 import random
+import re
 import shutil
 import subprocess
 import time
@@ -217,7 +218,14 @@ def count_tokens(model_dir: Path, text: str) -> int:
 def completed_steps(run_dir: Path) -> int:
     """Steps in the run's latest checkpoint (gpt-2-simple's `counter` file), 0 for a new run."""
     counter = Path(run_dir) / "counter"
-    return int(counter.read_text().strip()) if counter.is_file() else 0
+    text = counter.read_text().strip() if counter.is_file() else ""
+    if text.isdigit():
+        return int(text)
+    # No counter, or one caught mid-write (gpt-2-simple truncates it, then writes): the checkpoint
+    # index names the latest step (model-<step>).
+    index = Path(run_dir) / "checkpoint"
+    found = re.search(r'model_checkpoint_path: ".*?model-(\d+)"', index.read_text()) if index.is_file() else None
+    return int(found.group(1)) if found else 0
 
 
 class OutOfMemory(RuntimeError):

@@ -34,7 +34,7 @@ def run_cell(monkeypatch, replies_per_comment):
 
     monkeypatch.setitem(sys.modules, "helpers.gpt2.engine", types.SimpleNamespace(ReplyEngine=Engine))
     names = dict(pd=pd, run_dir=Path("/nowhere/models/gpt2/run1"), valid_texts=["a comment [SEP] a reply"] * 3,
-                 settings=SimpleNamespace(gpt2_max_reply_tokens=40, seed=1))
+                 settings=SimpleNamespace(seed=1), sampling=SimpleNamespace(max_reply_tokens=40))
     tree = ast.parse(CELL)  # as IPython runs a cell: the statements, then the last expression's value
     last = ast.Expression(tree.body.pop().value)
     exec(compile(tree, "02", "exec"), names)

@@ -145,7 +145,7 @@ def test_an_unanswered_access_prompt_says_so_and_is_asked_again(monkeypatch):
 
 def test_every_missing_reddit_secret_is_named_at_once():
     """A person with none set learns all four names in one round, not one per rerun."""
-    from helpers.live import feedback, reddit
+    from helpers.live import reddit
 
     with pytest.raises(MissingSecretError) as err:
         reddit.connect(check=False)
@@ -154,7 +154,7 @@ def test_every_missing_reddit_secret_is_named_at_once():
     assert all(name in text for name in NAMES), text
     assert all(f"{key} = ..." in text for key in credentials.PRAW_KEYS.values()), text
     with pytest.raises(MissingSecretError) as err:
-        feedback.public_client()
+        reddit.public_client()
     assert "REDDIT_CLIENT_ID" in str(err.value) and "REDDIT_CLIENT_SECRET" in str(err.value)
 
 

@@ -296,3 +296,14 @@ def test_notebook_02_parameters_are_finetune_config_fields():
     with pytest.raises(ConfigError, match="STEPS must be int"):
         ft.FinetuneConfig.from_notebook(dict(namespace, STEPS="1000"), "colab")
     assert len(__import__("inspect").signature(ft.finetune).parameters) <= 7
+
+
+def test_a_counter_caught_mid_write_is_read_from_the_checkpoint_index(tmp_path):
+    """gpt-2-simple truncates `counter` before writing it: a reader (or a kernel that died there)
+    can find it empty; the step count then comes from the checkpoint index."""
+    (tmp_path / "counter").write_text("")
+    assert ft.completed_steps(tmp_path) == 0
+    (tmp_path / "checkpoint").write_text('model_checkpoint_path: "model-120"\nall_model_checkpoint_paths: "model-120"\n')
+    assert ft.completed_steps(tmp_path) == 120
+    (tmp_path / "counter").write_text("124\n")
+    assert ft.completed_steps(tmp_path) == 124
