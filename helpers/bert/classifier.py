@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.core.exchange import atomic_folder
+from helpers.core.files import atomic_folder
 from helpers.core.reddit_terms import DEFAULT_RATING_EDGES, bin_labels
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # tf-keras, as `import helpers` sets

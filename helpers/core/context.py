@@ -16,7 +16,7 @@ from importlib import metadata
 
 from helpers.core import manifest, runtime
 from helpers.core.config import StageConfig
-from helpers.core.exchange import write_json
+from helpers.core.files import write_json
 from helpers.core.paths import NOTEBOOKS, Paths
 from helpers.core.settings import Settings, as_dict, make_settings
 

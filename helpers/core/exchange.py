@@ -1,15 +1,11 @@
 """Files the notebooks hand each other: written atomically, read back with a schema check."""
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from helpers.core.files import atomic_path
 from helpers.core.paths import ENTRIES, Paths
 from helpers.core.reddit_terms import upgrade_columns
 
@@ -42,46 +38,7 @@ class ExchangeError(RuntimeError):
     """A file a notebook needs is missing or malformed."""
 
 
-@contextlib.contextmanager
-def atomic_path(path: Path | str, mode: int = 0o644):
-    """Yield a temporary path beside `path`; on success rename it over `path`, on error delete it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-@contextlib.contextmanager
-def atomic_folder(path: Path | str):
-    """Yield an empty temporary folder beside `path`; on success it replaces `path` (the folder
-    appears complete or not at all), on error it is deleted."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        yield tmp
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def write_json(path: Path | str, data) -> Path:
-    """Write JSON atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    return Path(path)
-
-
-def _where(paths: Paths, key: str, fields: dict) -> tuple[Path, str, str]:
+def where(paths: Paths, key: str, fields: dict) -> tuple[Path, str, str]:
     path = paths.file(key, **fields)
     return path, paths.relative(path), ENTRIES[key].producer
 
@@ -115,7 +72,7 @@ def check_table(df: pd.DataFrame, key: str, shown_as: str, producer: str) -> pd.
 
 def write_table(df: pd.DataFrame, paths: Paths, key: str, **fields: str) -> Path:
     """Check `df` against its schema and write it as CSV atomically; returns the path."""
-    path, shown_as, producer = _where(paths, key, fields)
+    path, shown_as, producer = where(paths, key, fields)
     df = check_table(df, key, shown_as, producer)
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False)
@@ -125,7 +82,7 @@ def write_table(df: pd.DataFrame, paths: Paths, key: str, **fields: str) -> Path
 def read_table(paths: Paths, key: str, *, allow_empty: bool = False, **fields: str) -> pd.DataFrame:
     """Read an exchanged CSV; a missing or malformed file is an ExchangeError that names
     the file, what is wrong, and which notebook writes it."""
-    path, shown_as, producer = _where(paths, key, fields)
+    path, shown_as, producer = where(paths, key, fields)
     if not path.is_file():
         raise ExchangeError(
             f"{shown_as} not found in {paths.root}. It is written by {producer}: "

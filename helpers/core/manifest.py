@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.core.files import atomic_path, write_json
 from helpers.core.paths import Paths
 
 PREPARED = ("gpt2_finetune", "gpt2_generate", "bert_real")
@@ -50,14 +51,10 @@ def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
 
 
-def write_set(tables: dict[str, pd.DataFrame], paths: Paths, about: dict | None = None) -> dict:
-    """Write the prepared tables as one set, then the manifest; returns the manifest."""
-    from helpers.core.exchange import _where, check_table, write_json
-
-    checked = {}
-    for key, table in tables.items():
-        path, shown_as, producer = _where(paths, key, {})
-        checked[key] = (path, check_table(table, key, shown_as, producer))
+def write_set(checked: dict[str, tuple[Path, pd.DataFrame]], paths: Paths, about: dict | None = None) -> dict:
+    """Write the prepared tables (key -> (its path, the table checked against its schema)) as one
+    set, then the manifest; returns the manifest."""
+    tables = {key: table for key, (_, table) in checked.items()}
     manifest = {"run_id": new_run_id(), "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 **(about or {}), "files": {}}
     if "bert_real" in tables and "subreddit" in tables["bert_real"]:
@@ -109,8 +106,6 @@ def _swap_in(files, manifest_path: Path, previous: bytes | None):
             if previous is None:
                 manifest_path.unlink()
             else:
-                from helpers.core.exchange import atomic_path
-
                 with atomic_path(manifest_path) as tmp:
                     tmp.write_bytes(previous)
         raise

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.core.config import StageConfig, setting
-from helpers.core.exchange import atomic_path
+from helpers.core.files import atomic_path
 from helpers.models import tiny_gpt2
 
 START, END = tiny_gpt2.START, tiny_gpt2.END

@@ -66,7 +66,7 @@ def _start(out_path: Path, columns: list[str], key: str) -> set[str]:
     """Prepare `out_path` for appending; returns the keys already done."""
     import pandas as pd
 
-    from helpers.core.exchange import atomic_path
+    from helpers.core.files import atomic_path
 
     log = progress_path(out_path)
     header = pd.DataFrame(columns=columns).to_csv(index=False).encode("utf-8")  # as the rows are written

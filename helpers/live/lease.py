@@ -18,7 +18,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from helpers.core.exchange import write_json
+from helpers.core.files import write_json
 from helpers.live.ledger import parse_time, utc_now
 
 

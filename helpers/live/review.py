@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.core import exchange
+from helpers.core import exchange, files
 from helpers.core.paths import Paths
 from helpers.core.reddit_terms import PREDICTION_COLUMNS, upgrade_columns
 
@@ -125,7 +125,7 @@ def write_review(paths: Paths, date: str, new: pd.DataFrame) -> pd.DataFrame:
         review = new
     known = read_proposals(paths, date)
     record = pd.concat([known, new[~new["comment_id"].isin(known.get("comment_id", []))].astype(str)], ignore_index=True)
-    with exchange.atomic_path(paths.file("proposals", date=date)) as tmp:
+    with files.atomic_path(paths.file("proposals", date=date)) as tmp:
         record.to_csv(tmp, index=False)
     exchange.write_table(review, paths, "review", date=date)
     return read_review(paths, date)

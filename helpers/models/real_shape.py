@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from helpers.models import tiny_gpt2
-from helpers.core.exchange import atomic_folder
+from helpers.core.files import atomic_folder
 
 GPT2_VOCAB = 50257
 GPT2_SHAPES = {

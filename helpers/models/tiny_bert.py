@@ -18,7 +18,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from helpers.core.exchange import atomic_folder
+from helpers.core.files import atomic_folder
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # tf-keras, as `import helpers` sets
 

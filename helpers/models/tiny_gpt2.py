@@ -15,7 +15,7 @@ import json
 import os
 from pathlib import Path
 
-from helpers.core.exchange import atomic_folder
+from helpers.core.files import atomic_folder
 
 START, END = "<|startoftext|>", "<|endoftext|>"
 MODEL_FILES = ("hparams.json", "encoder.json", "vocab.bpe", "checkpoint",

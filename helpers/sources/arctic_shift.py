@@ -42,7 +42,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.core import retry
-from helpers.core.exchange import write_json
+from helpers.core.files import write_json
 from helpers.sources.dumps import month_ranges, normalize_row
 from helpers.sources.pairs import COMMENT_COLUMNS, SUBMISSION_COLUMNS
 

@@ -74,6 +74,7 @@ def write_prepared(tables: dict[str, pd.DataFrame], paths: Paths, about: dict | 
     """Write the prepared tables as one set (all or none, see helpers.core.manifest) with a manifest that
     records `about` (source, subreddits, months, ...); returns rows per file. Empty tables are a
     NoPairsError and leave the files already there untouched."""
+    from helpers.core.exchange import check_table, where
     from helpers.core.manifest import write_set
 
     empty = [key for key, table in tables.items() if table.empty]
@@ -81,7 +82,11 @@ def write_prepared(tables: dict[str, pd.DataFrame], paths: Paths, about: dict | 
         raise NoPairsError(
             f"no pairs left after cleaning ({', '.join(empty)} would be empty): nothing was written, the prepared files "
             f"already on Drive were kept. Pull more data (more MONTHS or SUBREDDITS) or loosen the cleaning (MAX_CHARS).")
-    write_set(tables, paths, about)
+    checked = {}
+    for key, table in tables.items():
+        path, shown_as, producer = where(paths, key, {})
+        checked[key] = (path, check_table(table, key, shown_as, producer))
+    write_set(checked, paths, about)
     return {key: len(table) for key, table in tables.items()}
 
 

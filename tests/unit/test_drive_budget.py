@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 
 from drive_meter import DriveMeter
-from helpers.core import drive_sync, exchange
+from helpers.core import drive_sync, files
 from helpers.core.paths import Paths
 from helpers.gpt2 import finetune as ft
 from helpers.gpt2 import journal
@@ -112,7 +112,7 @@ def pass_01(w):
 
 def _write(path: Path, size: int) -> None:
     """A file handed on as the notebooks write them (atomically), at its real size."""
-    with exchange.atomic_path(path) as tmp:
+    with files.atomic_path(path) as tmp:
         tmp.write_bytes(b"x" * size)
 
 
@@ -173,7 +173,7 @@ def pass_bert(w, model: str, export_key: str):
         w.clock.t += BERT_EPOCH_MINUTES * 60
         backup.epoch_done(standin, epoch, 3, due)
     backup.finish()
-    with exchange.atomic_folder(w.paths.file(export_key)) as tmp:
+    with files.atomic_folder(w.paths.file(export_key)) as tmp:
         blob(tmp / "variables" / "variables.data-00000-of-00001", BERT_WEIGHTS)
         blob(tmp / "saved_model.pb", 5_000_000)
         blob(tmp / "assets" / "vocab.txt", 231_508)
@@ -260,7 +260,7 @@ def test_the_meter_counts_replacements_deletions_and_appends(tmp_path):
     d.mkdir()
     with DriveMeter(d) as m:
         (d / "a").write_bytes(b"x" * 100)
-        with exchange.atomic_path(d / "a") as tmp:
+        with files.atomic_path(d / "a") as tmp:
             tmp.write_bytes(b"y" * 50)
         (d / "f").mkdir()
         (d / "f" / "g").write_bytes(b"z" * 30)

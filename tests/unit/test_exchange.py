@@ -4,7 +4,8 @@ import os
 import pandas as pd
 import pytest
 
-from helpers.core.exchange import ExchangeError, atomic_path, read_table, write_json, write_table
+from helpers.core.exchange import ExchangeError, read_table, write_table
+from helpers.core.files import atomic_path, write_json
 from helpers.core.paths import Paths
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.core.exchange import atomic_path
+from helpers.core.files import atomic_path
 
 # One row per reply per fetch.
 FETCH_COLUMNS = [

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.core.exchange import ExchangeError, atomic_path
+from helpers.core.exchange import ExchangeError
+from helpers.core.files import atomic_path
 from helpers.core.paths import Paths
 from helpers.core.reddit_terms import DEFAULT_RATING_EDGES, rating
 from helpers.live.feedback.config import SOURCES
