@@ -97,14 +97,17 @@ def _start(out_path: Path, columns: list[str], key: str) -> set[str]:
 
 
 def generate_resumable(engine, items, key: str, comment_col: str, out_path, n: int,
-                       *, progress: bool = True, comments_per_run: int | None = None, **sampling):
+                       *, sampling=None, progress: bool = True, comments_per_run: int | None = None):
     """Append each item's candidates to the CSV `out_path` (rows of `items` + `candidate` +
     `candidate_tokens`), skipping keys already there. Comments are sampled `comments_per_run` at a
     time (the engine's default unless given) and each one's rows are appended, and logged, as soon
     as its run ends: a crash loses at most the comments in flight. `out_path` may be a
     `DriveBatches`: then the file is worked on at the runtime disk and reaches Drive in batches
-    (and on the way out, error or not). Returns the whole file as a DataFrame."""
+    (and on the way out, error or not). `sampling` (a `SamplingConfig`, or None for the engine's
+    defaults) gives the temperature, top-k and top-p. Returns the whole file as a DataFrame."""
     import pandas as pd
+
+    knobs = {} if sampling is None else dict(temperature=sampling.temperature, top_k=sampling.top_k, top_p=sampling.top_p)
 
     for column in (key, comment_col):
         if column not in items.columns:
@@ -126,7 +129,7 @@ def generate_resumable(engine, items, key: str, comment_col: str, out_path, n: i
             for at in range(0, len(rows), per_run):
                 run = rows[at:at + per_run]
                 found = engine.generate([str(item[comment_col]) for item in run], n, keys=[item[key] for item in run],
-                                        comments_per_run=per_run, **sampling)
+                                        comments_per_run=per_run, **knobs)
                 for item, replies in zip(run, found):
                     chunk = pd.DataFrame([{**item, "candidate": r.text, "candidate_tokens": r.tokens} for r in replies],
                                          columns=columns)
