@@ -543,12 +543,6 @@ def _backup_key(model, features: dict, labels, *settings) -> str:
     return digest.hexdigest()
 
 
-def backup_bytes(model) -> int:
-    """Bytes of a full Keras backup (the runtime disk's): the weights and AdamW's two moments, float32."""
-    return 3 * 4 * int(sum(np.prod(v.shape) for v in model.trainable_variables)) + \
-        4 * int(sum(np.prod(v.shape) for v in model.non_trainable_variables))
-
-
 def predict_proba(model, features: dict, batch_size: int = 64) -> np.ndarray:
     """Class probabilities of an in-memory (logit-output) classifier, in the rows' order (batches
     are formed by length)."""
