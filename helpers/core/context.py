@@ -118,8 +118,3 @@ def setup(notebook: str) -> RunContext:
     if notebook not in NOTEBOOKS and notebook != "template":
         raise ValueError(f"unknown notebook {notebook!r}; the series is: {', '.join(NOTEBOOKS)}")
     return RunContext(notebook, runtime.drive_root())
-
-
-def settings_table(settings: Settings):
-    """The settings as a table (setting, value, what it is) for display."""
-    return settings.table()
