@@ -122,7 +122,7 @@ def title_problems(name: str, source: str) -> list[str]:
 
 def parameter_problems(source: str) -> list[str]:
     """Each parameter a Colab form field (`#@param` with a type or a list of choices), None (the
-    profile's value) written as a raw field, and every line one that papermill's own parser reads
+    profile's value) written as a raw field and never "" in a dropdown (one convention, issue 21), and every line one that papermill's own parser reads
     (a second "=" on a line, even in its comment, makes papermill skip the parameter)."""
     from papermill.translators import PythonTranslator
 
@@ -143,6 +143,9 @@ def parameter_problems(source: str) -> list[str]:
             problems.append(f"{name} is not a Colab form field: end its line with #@param {{type:...}} or #@param [choices]")
         elif isinstance(stmt.value, ast.Constant) and stmt.value.value is None and 'type:"raw"' not in line:
             problems.append(f'{name} = None (the profile\'s value) must be a raw field: #@param {{type:"raw"}}')
+        elif form.group(1) and isinstance(stmt.value, ast.Constant) and stmt.value.value == "":
+            problems.append(f'{name} = "" (the default) in a dropdown: use None, the one way to say "the profile\'s '
+                            f'value", in a raw dropdown: {name} = None  #@param ["None", "\'a\'", "\'b\'"] {{type:"raw"}}')
     parsed = {p.name for p in PythonTranslator.inspect({"source": source})}
     unread = [n for n in names if n not in parsed]
     if unread:

@@ -3,8 +3,8 @@ import logging
 
 from helpers.core import notebooks
 
-GOOD = '''PROFILE = ""  #@param ["", "tiny", "colab"] {allow-input: true}
-# "" picks $BOT_PROFILE
+GOOD = '''PROFILE = None  #@param ["None", "'tiny'", "'colab'"] {type:"raw", allow-input: true}
+# None picks $BOT_PROFILE
 RUN_NAME = "run1"  #@param {type:"string"}
 TOP_K = None  #@param {type:"raw"}
 SOURCE = None  #@param ["None", "'reddit'", "'sample'"] {type:"raw"}
@@ -31,6 +31,22 @@ def test_a_plain_assignment_and_a_typed_none_are_caught():
     problems = notebooks.parameter_problems(GOOD + "EPOCHS = 3  # passes\nSEED = None  #@param {type:\"integer\"}\n")
     assert any(p.startswith("EPOCHS is not a Colab form field") for p in problems)
     assert any(p.startswith("SEED = None (the profile's value) must be a raw field") for p in problems)
+
+
+def test_use_the_profiles_value_is_none_in_every_field_not_an_empty_choice():
+    """One convention (issue 21): a dropdown whose "use the default" choice is "" is caught; None in a
+    raw dropdown is the one way, as for numbers."""
+    old = 'SOURCE = ""  #@param ["", "sample", "arctic_shift"]\n'
+    problems = notebooks.parameter_problems(old)
+    assert any(p.startswith('SOURCE = "" (the default)') for p in problems), problems
+    assert notebooks.parameter_problems('SOURCE = None  #@param ["None", "\'sample\'"] {type:"raw"}\n') == []
+
+
+def test_every_notebook_follows_the_one_default_convention():
+    from pathlib import Path
+    for path in sorted(Path("notebooks").glob("*.ipynb")):
+        problems = [p for p in notebooks.check(path) if '= ""' in p]
+        assert problems == [], (path.name, problems)
 
 
 def test_titles_follow_one_numbered_style():

@@ -59,11 +59,11 @@ def add_to_training(train: pd.DataFrame, test: pd.DataFrame, paths: Paths, sourc
     metrics with and without the switch compare; fed-back rows from test threads, and pairs
     already in the data, are not added. Returns (train, rows added)."""
     if source not in SOURCES:
-        raise ValueError(f'ADD_FEEDBACK must be "" (off), "reddit" or "sample", got {source!r}')
+        raise ValueError(f'ADD_FEEDBACK must be None (off), "reddit" or "sample", got {source!r}')
     path = paths.file("bert_feedback", source=source)
     if not path.is_file():
         raise ExchangeError(f"{paths.relative(path)} not found: run notebook 08 with SOURCE={source!r} first "
-                            '(it writes the fed-back replies), or set ADD_FEEDBACK = "".')
+                            '(it writes the fed-back replies), or set ADD_FEEDBACK = None.')
     fed = pd.read_csv(path, dtype={"submission_id": str, "comment_id": str, "reply_id": str}, keep_default_na=False)
     missing = [c for c in ("submission_id", "comment", "reply", "rating") if c not in fed]
     if missing:
