@@ -186,9 +186,9 @@ def pull(paths: Paths, config: PullConfig, *, progress: bool = True, bigquery_cl
         from helpers.sources import bigquery
 
         client = bigquery_client or bigquery.make_client(config.bigquery_project or None)
-        pairs, bq_report = bigquery.pull_bigquery(
-            client, config.comments_table, config.posts_table, months, subreddits, config.max_bytes_per_month,
-            progress=progress, top_level_only=top_level_only)
+        request = bigquery.BigQueryPull(config.comments_table, config.posts_table, tuple(months), tuple(subreddits),
+                                        top_level_only=top_level_only, max_bytes=config.max_bytes_per_month)
+        pairs, bq_report = bigquery.pull_bigquery(client, request, progress=progress)
         report.update(bq_report)
     pairs, report["duplicate_versions_dropped"] = dedupe_versions(pairs)
     _check_result(pairs, report)
