@@ -12,12 +12,11 @@ import os
 from dataclasses import dataclass
 
 from helpers.core import runtime
-from helpers.core.config import ConfigError, StageConfig, setting
+from helpers.core.config import PROFILE_NAMES, ConfigError, StageConfig, setting
 from helpers.core.reddit_terms import check_subreddits
 
 SUBREDDITS = "cooking, buildapc, CasualConversation, personalfinance"  # 01 learns from them, 06 answers in them
 BERT_BASE = "https://tfhub.dev/tensorflow/bert_en_uncased_L-12_H-768_A-12/4"
-PROFILE_NAMES = ("colab", "tiny")
 
 SettingsError = ConfigError  # an unknown profile or parameter, or a value of the wrong type
 
@@ -81,7 +80,8 @@ def resolve_profile(profile: str | None = None) -> str:
 
 
 def make_settings(profile: str | None = None, **params) -> Settings:
-    """Settings for `profile` (see resolve_profile) with `params` overriding its values.
+    """Settings for `profile` (see resolve_profile) with `params` overriding its values, by field name
+    (seed, expects_gpu, subreddits, top_level_only; another name is a ConfigError listing them).
 
     A parameter given as None keeps the profile's value, so notebooks can pass every parameter
     they have and leave the ones a person did not set as None.

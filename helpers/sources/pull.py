@@ -86,7 +86,8 @@ class PullConfig(StageConfig):
 
     @classmethod
     def for_profile(cls, profile: str, **overrides):
-        """The profile's values with `overrides`; "" (a Colab text field left empty) or None = the profile's value."""
+        """The profile's values with `overrides` by field name (another name is a ConfigError listing
+        the fields); "" (a Colab text field left empty) or None = the profile's value."""
         given = dict(overrides)
         if isinstance(given.get("dumps_folder"), os.PathLike):
             given["dumps_folder"] = os.fspath(given["dumps_folder"])

@@ -4,9 +4,8 @@ import pytest
 
 from helpers.bert.config import ScoringConfig, TrainingConfig
 from helpers.core import runtime
-from helpers.core.config import StageConfig
+from helpers.core.config import PROFILE_NAMES, ConfigError, StageConfig, setting
 from helpers.core.settings import (
-    PROFILE_NAMES,
     PROFILES,
     Settings,
     SettingsError,
@@ -127,3 +126,24 @@ def test_settings_are_frozen():
     with pytest.raises(AttributeError):
         s.seed = 3
     assert isinstance(s, StageConfig)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.__name__)
+def test_an_unknown_override_is_an_error_naming_the_settings_there_are(config):
+    """`for_profile(**overrides)` and `from_notebook(..., **extra)` take field names only (no hidden options)."""
+    names = [f.name for f in dataclasses.fields(config)]
+    for make in (lambda: config.for_profile("tiny", no_such_setting=1),
+                 lambda: config.from_notebook({}, "tiny", no_such_setting=1)):
+        with pytest.raises(ConfigError) as error:
+            make()
+        assert "no setting 'no_such_setting'" in str(error.value) and all(n in str(error.value) for n in names)
+
+
+def test_make_settings_names_what_it_takes():
+    with pytest.raises(ConfigError, match=r"no setting 'sed' \(did you mean 'seed'\?\).*subreddits, top_level_only"):
+        make_settings("tiny", sed=1)
+
+
+def test_a_setting_gives_values_for_known_profiles_only():
+    with pytest.raises(TypeError, match="no profile tny; the profiles are colab, tiny"):
+        setting("a typo'd profile would silently never apply", colab=1, tny=2)
