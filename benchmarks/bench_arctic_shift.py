@@ -33,8 +33,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "standins")]
 
 from arctic_shift_standin import ArcticShiftStandIn  # noqa: E402
 
-from helpers.sources import arctic_shift  # noqa: E402
 from helpers.core.settings import make_settings, subreddit_names  # noqa: E402
+from helpers.sources import arctic_shift  # noqa: E402
 from helpers.sources.pull import PullConfig  # noqa: E402
 
 BASELINE_COMMIT = "2797dc1"  # the last commit before issue 19's changes to the client
