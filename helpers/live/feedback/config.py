@@ -28,8 +28,7 @@ class FeedbackConfig(StageConfig):
 
     @classmethod
     def for_profile(cls, profile: str, **overrides):
-        """As StageConfig's (overrides by field name; another name is a ConfigError listing them);
-        SOURCE = "" (Colab's form left empty) also means the profile's value."""
+        """As StageConfig's; SOURCE = "" (Colab's form left empty) also means the profile's value."""
         if overrides.get("source") == "":
             overrides["source"] = None
         return super().for_profile(profile, **overrides)
