@@ -33,6 +33,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "standins")]
 
 from arctic_shift_standin import ArcticShiftStandIn  # noqa: E402
 
+from helpers.core.settings import make_settings, subreddit_names  # noqa: E402
 from helpers.sources import arctic_shift  # noqa: E402
 from helpers.sources.pull import PullConfig  # noqa: E402
 
@@ -92,22 +93,22 @@ def old_client():
     return module
 
 
-def run(side: str, url: str, cfg: PullConfig, folder: Path, old) -> dict:
+def run(side: str, url: str, cfg: PullConfig, subreddits, folder: Path, old) -> dict:
     with contextlib.redirect_stdout(io.StringIO()):  # the per-month notes ("cut at ...")
-        return _run(side, url, cfg, folder, old)
+        return _run(side, url, cfg, subreddits, folder, old)
 
 
-def _run(side: str, url: str, cfg: PullConfig, folder: Path, old) -> dict:
+def _run(side: str, url: str, cfg: PullConfig, subreddits, folder: Path, old) -> dict:
     clock = Clock()
     if side == "old":
         old.time = types.SimpleNamespace(monotonic=clock.now, time=__import__("time").time, sleep=clock.sleep)
         api = old.ArcticShift(url, min_interval=cfg.arctic_seconds_per_request, sleep=clock.sleep)
-        _, comments, report = old.fetch(api, folder, cfg.subreddits, cfg.months, max_items=cfg.max_items_per_month,
+        _, comments, report = old.fetch(api, folder, subreddits, cfg.months, max_items=cfg.max_items_per_month,
                                         progress=False)
     else:
         api = arctic_shift.ArcticShift(url, arctic_shift.Options(min_interval=cfg.arctic_seconds_per_request),
                                        sleep=clock.sleep, clock=clock.now)
-        _, comments, report = arctic_shift.fetch(api, folder, cfg.subreddits, cfg.months,
+        _, comments, report = arctic_shift.fetch(api, folder, subreddits, cfg.months,
                                                  max_items=cfg.max_items_per_month, progress=False)
     assert not report["failed_months"], report["failed_months"]
     return {"requests": api.requests, "paced": clock.t, "comments": len(comments)}
@@ -120,11 +121,11 @@ def main(argv=None):
     parser.add_argument("--capacity", type=int, nargs="+", default=[1000, 300, 100],
                         help="items the stand-in gives a `limit=auto` request (the API: 100-1000)")
     args = parser.parse_args(argv)
-    cfg = PullConfig.for_profile("colab")
-    print(f"01's default pull: {len(cfg.subreddits)} subreddits x {len(cfg.months)} months, cap "
+    cfg, subreddits = PullConfig.for_profile("colab"), subreddit_names(make_settings("colab").subreddits)
+    print(f"01's default pull: {len(subreddits)} subreddits x {len(cfg.months)} months, cap "
           f"{cfg.max_items_per_month:,}, {cfg.arctic_seconds_per_request:g} s a request; "
           f"{args.comments:,} comments and {args.posts:,} posts per subreddit-month on the stand-in")
-    subs, coms = synthetic(cfg.subreddits, cfg.months, args.comments, args.posts)
+    subs, coms = synthetic(subreddits, cfg.months, args.comments, args.posts)
     old = old_client()
     print(f"{'capacity':>8} {'side':>5} {'requests':>9} {'paced s':>9} {'MB recv':>8} {'comments':>9}")
     for capacity in args.capacity:
@@ -132,7 +133,7 @@ def main(argv=None):
         for side in ("old", "ours"):
             with ArcticShiftStandIn(subs, coms) as server, tempfile.TemporaryDirectory() as tmp:
                 server.capacity = capacity
-                results[side] = run(side, server.url, cfg, Path(tmp), old)
+                results[side] = run(side, server.url, cfg, subreddits, Path(tmp), old)
                 results[side]["bytes"] = server.sent_bytes
             r = results[side]
             print(f"{capacity:>8} {side:>5} {r['requests']:>9,} {r['paced']:>9,.0f} {r['bytes'] / 1e6:>8.1f} {r['comments']:>9,}")

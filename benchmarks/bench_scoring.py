@@ -48,7 +48,7 @@ from helpers.sources import sample as sample_data
 from helpers.bert import scoring
 from helpers.models import tiny_bert
 
-SMALL_BERT = dict(num_layers=4, hidden_size=512, num_heads=8, intermediate_size=2048)
+SMALL_BERT = tiny_bert.EncoderShape(num_layers=4, hidden_size=512, num_heads=8, intermediate_size=2048)
 
 
 def rows(n: int, seed: int = 0) -> pd.DataFrame:
@@ -197,7 +197,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-scoring-") as tmp:
         tmp = Path(tmp)
         start = time.perf_counter()
-        encoder_dir = tiny_bert.build_encoder(tmp / "encoder", tiny_bert.build_vocab(bodies, size=30522), seed=0, **SMALL_BERT)
+        encoder_dir = tiny_bert.build_encoder(tmp / "encoder", tiny_bert.build_vocab(bodies, size=30522), SMALL_BERT, seed=0)
         encoder, vocab, lower = bc.load_encoder(str(encoder_dir))
         for name, labels in (("realism", bc.REALISM_LABELS), ("upvotes", bc.UPVOTE_LABELS)):
             model = bc.build_classifier(encoder, len(labels), dropout=0.1)

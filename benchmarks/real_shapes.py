@@ -33,5 +33,5 @@ def bert_base_encoder(cache: Path | str, texts, seed: int = 0) -> Path:
     if not (path / "saved_model.pb").is_file():
         Path(cache).mkdir(parents=True, exist_ok=True)
         vocab = tiny_bert.build_vocab(texts, size=real_shape.BERT_VOCAB)
-        tiny_bert.build_encoder(path, vocab, seed=seed, **real_shape.BERT_BASE_SHAPE)
+        tiny_bert.build_encoder(path, vocab, real_shape.BERT_BASE_SHAPE, seed=seed)
     return path

@@ -21,6 +21,7 @@ import typing
 from dataclasses import dataclass, field, fields
 
 NO_DEFAULT = object()
+PROFILE_NAMES = ("colab", "tiny")  # the profiles a setting gives values for (see helpers.core.settings)
 
 
 class ConfigError(ValueError):
@@ -29,8 +30,11 @@ class ConfigError(ValueError):
 
 def setting(doc: str, default=NO_DEFAULT, choices: tuple = (), **profiles):
     """A config field: `doc` (one line shown beside the value), the value for each profile by name
-    (`colab=..., tiny=...`), `default` for profiles not named, and the only values it takes
-    (`choices`), if it has such a list."""
+    (`colab=..., tiny=...`: names of PROFILE_NAMES only, another is a TypeError), `default` for
+    profiles not named, and the only values it takes (`choices`), if it has such a list."""
+    unknown = sorted(set(profiles) - set(PROFILE_NAMES))
+    if unknown:
+        raise TypeError(f"setting {doc!r}: no profile {', '.join(unknown)}; the profiles are {', '.join(PROFILE_NAMES)}")
     if default is NO_DEFAULT and not profiles:
         raise TypeError("a setting needs a default or a value per profile")
     first = default if default is not NO_DEFAULT else next(iter(profiles.values()))
@@ -80,7 +84,8 @@ class StageConfig:
 
     @classmethod
     def for_profile(cls, profile: str, **overrides):
-        """The profile's values, with `overrides` (by field name) where they are not None."""
+        """The profile's values, with `overrides` (by field name) where they are not None; a name that is
+        not a field is a ConfigError listing the fields (and the nearest one)."""
         hints = typing.get_type_hints(cls)
         names = [f.name for f in fields(cls)]
         unknown = [k for k in overrides if k not in names]
@@ -107,7 +112,8 @@ class StageConfig:
 
     @classmethod
     def from_notebook(cls, namespace: dict, profile: str, **extra):
-        """The config from a notebook's parameters: each field's name in capitals, None = the profile's value."""
+        """The config from a notebook's parameters: each field's name in capitals, None = the profile's value;
+        `extra`, by field name, over them (checked as `for_profile` checks overrides)."""
         return cls.for_profile(profile, **{**cls.given(namespace), **extra})
 
     @classmethod

@@ -27,6 +27,11 @@ PACKAGES = (
 )
 
 
+# The summary's keys that the context writes itself (`write_summary`'s `extra` adds others).
+RESERVED = ("notebook", "started", "finished", "counts", "timings", "metrics", "settings", "python", "packages",
+            "prepared_set")
+
+
 def package_versions() -> dict[str, str | None]:
     versions = {}
     for name in PACKAGES:
@@ -52,7 +57,9 @@ class RunContext:
 
     def configure(self, profile: str | None = None, namespace: dict | None = None, **params) -> Settings:
         """This run's settings from the profile and the notebook's parameters: those in `namespace`
-        (the notebook's `globals()`) named like a field in capitals, and `params` by field name."""
+        (the notebook's `globals()`) named like a field in capitals, and `params` by field name
+        (Settings' fields: seed, expects_gpu, subreddits, top_level_only; another name is a
+        ConfigError listing them)."""
         given = {} if namespace is None else {k: v for k, v in Settings.given(namespace).items() if k != "profile"}
         self.settings = make_settings(profile, **{**given, **params})
         return self.settings
@@ -91,7 +98,13 @@ class RunContext:
             self.timings[step] = round(self.timings.get(step, 0.0) + time.perf_counter() - start, 3)
 
     def write_summary(self, **extra) -> dict:
-        """Write runs/<notebook>/summary.json and return what was written."""
+        """Write runs/<notebook>/summary.json and return what was written. `extra`: the notebook's own
+        values (JSON-able), each a top-level key of the summary beside those written here (RESERVED),
+        which it may not replace (ValueError naming them)."""
+        taken = sorted(set(extra) & set(RESERVED))
+        if taken:
+            raise ValueError(f"write_summary: {', '.join(taken)} {'is' if len(taken) == 1 else 'are'} written by the "
+                             f"context itself; name the notebook's own values otherwise (taken: {', '.join(RESERVED)})")
         summary = {
             "notebook": self.notebook,
             "started": self.started.isoformat(timespec="seconds"),

@@ -71,7 +71,8 @@ def check_table(df: pd.DataFrame, key: str, shown_as: str, producer: str) -> pd.
 
 
 def write_table(df: pd.DataFrame, paths: Paths, key: str, **fields: str) -> Path:
-    """Check `df` against its schema and write it as CSV atomically; returns the path."""
+    """Check `df` against its schema and write it as CSV atomically; returns the path. `fields`
+    fill the entry's placeholders, as `Paths.file` takes them (another name is a KeyError)."""
     path, shown_as, producer = where(paths, key, fields)
     df = check_table(df, key, shown_as, producer)
     with atomic_path(path) as tmp:
@@ -81,7 +82,8 @@ def write_table(df: pd.DataFrame, paths: Paths, key: str, **fields: str) -> Path
 
 def read_table(paths: Paths, key: str, *, allow_empty: bool = False, **fields: str) -> pd.DataFrame:
     """Read an exchanged CSV; a missing or malformed file is an ExchangeError that names
-    the file, what is wrong, and which notebook writes it."""
+    the file, what is wrong, and which notebook writes it. `fields` fill the entry's placeholders,
+    as `Paths.file` takes them (another name is a KeyError)."""
     path, shown_as, producer = where(paths, key, fields)
     if not path.is_file():
         raise ExchangeError(

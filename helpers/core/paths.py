@@ -74,13 +74,18 @@ class Paths:
         self.root = Path(root)
 
     def file(self, key: str, **fields: str) -> Path:
-        """The path of entry `key`, with its `{placeholders}` filled from `fields`."""
+        """The path of entry `key`, with its `{placeholders}` filled from `fields`: exactly the names
+        its pattern in LAYOUT has (`date`, `notebook`, ...); a missing or other name is a KeyError naming them."""
         if key not in ENTRIES:
             raise KeyError(f"unknown drive entry {key!r}; known: {', '.join(ENTRIES)}")
         pattern = ENTRIES[key].pattern
         missing = placeholders(pattern) - fields.keys()
         if missing:
             raise KeyError(f"{pattern} needs {', '.join(sorted(missing))}")
+        unknown = sorted(fields.keys() - placeholders(pattern))
+        if unknown:
+            takes = ", ".join(sorted(placeholders(pattern))) or "no fields"
+            raise KeyError(f"{pattern} has no placeholder {', '.join(unknown)}: it takes {takes}")
         return self.root / pattern.format(**fields)
 
     def relative(self, path: Path) -> str:

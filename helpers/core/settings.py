@@ -12,13 +12,33 @@ import os
 from dataclasses import dataclass
 
 from helpers.core import runtime
-from helpers.core.config import ConfigError, StageConfig, setting
+from helpers.core.config import PROFILE_NAMES, ConfigError, StageConfig, setting
+from helpers.core.reddit_terms import check_subreddits
 
 SUBREDDITS = "cooking, buildapc, CasualConversation, personalfinance"  # 01 learns from them, 06 answers in them
 BERT_BASE = "https://tfhub.dev/tensorflow/bert_en_uncased_L-12_H-768_A-12/4"
-PROFILE_NAMES = ("colab", "tiny")
 
 SettingsError = ConfigError  # an unknown profile or parameter, or a value of the wrong type
+
+
+def subreddit_names(value) -> tuple[str, ...]:
+    """SUBREDDITS as typed ("a, b" or a list): checked names, each once whatever its case, in the
+    order given (' r/cooking ' is 'cooking'); an empty list or a number is a ConfigError saying what to type."""
+    if isinstance(value, (list, tuple)) and not [s for s in value if str(s).strip()]:
+        raise ConfigError(f"SUBREDDITS = {value!r} names no subreddit: type names in quotes, e.g. SUBREDDITS = "
+                          f"\"cooking, buildapc\", or leave it \"\" (None) for the profile's list")
+    if not isinstance(value, (str, list, tuple)):
+        raise ConfigError(f"SUBREDDITS must be names in quotes, e.g. \"cooking, buildapc\"; got {value!r}")
+    firsts: dict[str, str] = {}
+    try:
+        names = check_subreddits(value)
+    except ValueError as error:
+        raise ConfigError(f"SUBREDDITS: {error}") from None
+    for name in names:
+        firsts.setdefault(name.lower(), name)
+    if not firsts:
+        raise ConfigError("SUBREDDITS names no subreddit: type names in quotes, e.g. SUBREDDITS = \"cooking, buildapc\"")
+    return tuple(firsts.values())
 
 
 @dataclass(frozen=True)
@@ -32,6 +52,19 @@ class Settings(StageConfig):
                               default=SUBREDDITS)
     top_level_only: bool = setting("01 and 06: a pair's comment answers the post itself (the original's rule)",
                                    default=True)
+
+    @classmethod
+    def for_profile(cls, profile: str, **overrides):
+        """The profile's values with `overrides` by field name (profile, seed, expects_gpu, subreddits,
+        top_level_only; any other name is a ConfigError listing these); None, or SUBREDDITS left ""
+        (a Colab text field left empty), is the profile's value. Typed subreddits are checked and
+        tidied (see `subreddit_names`) into one comma-separated string."""
+        given = dict(overrides)
+        if isinstance(given.get("subreddits"), str) and not given["subreddits"].strip():
+            given["subreddits"] = None
+        if given.get("subreddits") is not None:
+            given["subreddits"] = ", ".join(subreddit_names(given["subreddits"]))
+        return super().for_profile(profile, **given)
 
 
 # Each profile's values by name (read-only view; the values themselves are declared above).
@@ -47,7 +80,8 @@ def resolve_profile(profile: str | None = None) -> str:
 
 
 def make_settings(profile: str | None = None, **params) -> Settings:
-    """Settings for `profile` (see resolve_profile) with `params` overriding its values.
+    """Settings for `profile` (see resolve_profile) with `params` overriding its values, by field name
+    (seed, expects_gpu, subreddits, top_level_only; another name is a ConfigError listing them).
 
     A parameter given as None keeps the profile's value, so notebooks can pass every parameter
     they have and leave the ones a person did not set as None.

@@ -52,21 +52,22 @@ def user_agent(username: str) -> str:
     return f"{where}:{APP_ID}:{app_version()} (by /u/{username})"
 
 
-def connect(*, check: bool = True, **praw_options):
+def connect(*, check: bool = True):
     """A logged-in praw.Reddit ("script" app) from the secrets REDDIT_CLIENT_ID, REDDIT_CLIENT_SECRET,
     REDDIT_USERNAME and REDDIT_PASSWORD. With `check`, logs in now so bad credentials fail here
     with RedditLoginError. praw's own RATELIMIT sleeping is off (`ratelimit_seconds=0`): the
-    posting loop decides how long to wait."""
+    posting loop decides how long to wait. Reddit's addresses come from praw.ini as praw reads it
+    (tests point them at a stand-in there)."""
     secrets = credentials.get_secrets(credentials.PRAW_KEYS)  # every missing one named at once
     username = secrets["REDDIT_USERNAME"].reveal()
-    options = dict(check_for_updates=False, ratelimit_seconds=0, **praw_options)
     reddit = praw.Reddit(
         client_id=secrets["REDDIT_CLIENT_ID"].reveal(),
         client_secret=secrets["REDDIT_CLIENT_SECRET"].reveal(),
         username=username,
         password=secrets["REDDIT_PASSWORD"].reveal(),
         user_agent=user_agent(username),
-        **options,
+        check_for_updates=False,
+        ratelimit_seconds=0,
     )
     if check:
         sources = ", ".join(sorted({s.source for s in secrets.values()}))

@@ -14,7 +14,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from helpers.models import tiny_gpt2
+from helpers.models import tiny_bert, tiny_gpt2
 from helpers.core.files import atomic_folder
 
 GPT2_VOCAB = 50257
@@ -22,7 +22,7 @@ GPT2_SHAPES = {
     "124M": dict(n_ctx=1024, n_embd=768, n_head=12, n_layer=12),
     "355M": dict(n_ctx=1024, n_embd=1024, n_head=16, n_layer=24),
 }
-BERT_BASE_SHAPE = dict(num_layers=12, hidden_size=768, num_heads=12, intermediate_size=3072)
+BERT_BASE_SHAPE = tiny_bert.EncoderShape(num_layers=12, hidden_size=768, num_heads=12, intermediate_size=3072)
 BERT_VOCAB = 30522
 
 
@@ -64,8 +64,6 @@ def hub_cache_folder(handle: str, cache_dir: Path | str) -> Path:
 
 def bert_vocab(size: int = BERT_VOCAB) -> list[str]:
     """A WordPiece vocabulary of BERT base's size: tiny_bert's base vocabulary padded with unused tokens."""
-    from helpers.models import tiny_bert
-
     vocab = tiny_bert.build_vocab(tiny_gpt2.toy_texts(400), size=2000)
     vocab += [f"[unused{i}]" for i in range(size - len(vocab))]
     return vocab
@@ -74,11 +72,9 @@ def bert_vocab(size: int = BERT_VOCAB) -> list[str]:
 def build_bert_in_hub_cache(handle: str, cache_dir: Path | str, seed: int = 0) -> Path:
     """A BERT base (12x768) encoder with random weights, saved where TF Hub resolves `handle`
     from `cache_dir` (set $TFHUB_CACHE_DIR to it), so the handle loads offline."""
-    from helpers.models import tiny_bert
-
     folder = hub_cache_folder(handle, cache_dir)
     if not (folder / "saved_model.pb").is_file():
-        tiny_bert.build_encoder(folder, bert_vocab(), seed=seed, **BERT_BASE_SHAPE)
+        tiny_bert.build_encoder(folder, bert_vocab(), BERT_BASE_SHAPE, seed=seed)
         # TF Hub treats a folder with this marker file as a finished download.
         Path(f"{folder}.descriptor.txt").write_text(f"Module: {handle}\nDownloaded by: helpers.models.real_shape\n")
     return folder

@@ -7,7 +7,7 @@ TF Hub's BERT encoders: dict inputs `input_word_ids`, `input_mask`, `input_type_
 `bert.tokenization.FullTokenizer`. Weights are randomly initialised (seeded).
 
     build(path, texts)                        # the tiny profile's encoder, vocab from `texts`
-    build_encoder(path, vocab, num_layers=4, hidden_size=512, num_heads=8)   # any shape
+    build_encoder(path, vocab, EncoderShape(num_layers=4, hidden_size=512, num_heads=8))   # any shape
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import os
 import string
 import tempfile
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from helpers.core.files import atomic_folder
@@ -26,7 +27,31 @@ SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 # Every printable ASCII character, alone and as a word-piece continuation, so any ASCII word
 # tokenizes into known pieces (never the whole word as [UNK]).
 BASE_CHARS = tuple(string.ascii_lowercase + string.ascii_uppercase + string.digits + string.punctuation)
-TINY_SHAPE = dict(num_layers=2, hidden_size=32, num_heads=2, intermediate_size=64)
+
+
+@dataclass(frozen=True)
+class EncoderShape:
+    """A BERT encoder's sizes (as nanoGPT's GPTConfig): blocks, width, heads, feed-forward width
+    (None = 4 x hidden_size), longest input, dropout rate."""
+
+    num_layers: int = 2
+    hidden_size: int = 32
+    num_heads: int = 2
+    intermediate_size: int | None = None
+    max_position: int = 512
+    dropout: float = 0.1
+
+    def __post_init__(self):
+        if self.hidden_size % self.num_heads:
+            raise ValueError(f"hidden_size {self.hidden_size} must be a multiple of num_heads {self.num_heads}")
+
+    @property
+    def feed_forward(self) -> int:
+        """The width of each block's feed-forward layer."""
+        return self.intermediate_size or 4 * self.hidden_size
+
+
+TINY_SHAPE = EncoderShape(num_layers=2, hidden_size=32, num_heads=2, intermediate_size=64)
 
 
 def mark_flags_parsed() -> None:
@@ -60,14 +85,15 @@ def build_vocab(texts=(), size: int = 2000, do_lower_case: bool = True) -> list[
     return vocab
 
 
-def _encoder_model(vocab_size: int, num_layers: int, hidden_size: int, num_heads: int,
-                   intermediate_size: int, max_position: int, dropout: float, seed: int):
+def _encoder_model(vocab_size: int, shape: EncoderShape, seed: int):
     # Weights ~ N(0, 1/hidden): BERT's fixed 0.02 is right for hidden 768 but makes a tiny
     # encoder's signals so small that fine-tuning sits on a plateau for epochs.
     """A Keras functional BERT encoder: embeddings, post-LN transformer blocks, tanh pooler."""
     import tensorflow as tf
 
     keras = tf.keras
+    num_layers, hidden_size, num_heads = shape.num_layers, shape.hidden_size, shape.num_heads
+    intermediate_size, max_position, dropout = shape.feed_forward, shape.max_position, shape.dropout
     init = lambda i: keras.initializers.TruncatedNormal(stddev=hidden_size ** -0.5, seed=seed * 1000 + i)  # noqa: E731
     word_ids = keras.Input(shape=(None,), dtype=tf.int32, name="input_word_ids")
     mask = keras.Input(shape=(None,), dtype=tf.int32, name="input_mask")
@@ -153,19 +179,15 @@ def _reusable(model, vocab_path: Path, do_lower_case: bool):
     return root
 
 
-def build_encoder(path: Path | str, vocab: list[str], *, num_layers: int = 2, hidden_size: int = 32,
-                  num_heads: int = 2, intermediate_size: int | None = None, max_position: int = 512,
-                  dropout: float = 0.1, do_lower_case: bool = True, seed: int = 0) -> Path:
-    """Write a randomly initialised BERT encoder of the given shape to `path` (atomically:
-    built beside it, then renamed). Returns `path`."""
+def build_encoder(path: Path | str, vocab: list[str], shape: EncoderShape = EncoderShape(), *,
+                  do_lower_case: bool = True, seed: int = 0) -> Path:
+    """Write a randomly initialised BERT encoder of `shape` to `path` (atomically: built beside
+    it, then renamed). Returns `path`."""
     import tensorflow as tf
 
-    if hidden_size % num_heads:
-        raise ValueError(f"hidden_size {hidden_size} must be a multiple of num_heads {num_heads}")
     path = Path(path)
     tf.keras.utils.set_random_seed(seed)
-    model = _encoder_model(len(vocab), num_layers, hidden_size, num_heads, intermediate_size or 4 * hidden_size,
-                           max_position, dropout, seed)
+    model = _encoder_model(len(vocab), shape, seed)
     with tempfile.TemporaryDirectory() as scratch, atomic_folder(path) as saved:
         vocab_path = Path(scratch) / "vocab.txt"  # copied into the SavedModel's assets
         vocab_path.write_text("\n".join(vocab) + "\n", encoding="utf-8")
@@ -173,6 +195,7 @@ def build_encoder(path: Path | str, vocab: list[str], *, num_layers: int = 2, hi
     return path
 
 
-def build(path: Path | str, texts=(), *, vocab_size: int = 2000, seed: int = 0, **shape) -> Path:
-    """The tiny profile's encoder (2 layers, hidden 32), with a vocabulary built from `texts`."""
-    return build_encoder(path, build_vocab(texts, vocab_size), seed=seed, **{**TINY_SHAPE, **shape})
+def build(path: Path | str, texts=(), *, vocab_size: int = 2000, seed: int = 0,
+          shape: EncoderShape = TINY_SHAPE) -> Path:
+    """The tiny profile's encoder (2 layers, hidden 32, or `shape`), with a vocabulary built from `texts`."""
+    return build_encoder(path, build_vocab(texts, vocab_size), shape, seed=seed)

@@ -72,13 +72,12 @@ def save_random_checkpoint(out_dir: Path, hparams: dict, seed: int) -> None:
         'model_checkpoint_path: "model.ckpt"\nall_model_checkpoint_paths: "model.ckpt"\n', encoding="utf-8")
 
 
-def build(model_dir: Path | str, texts, seed: int = 0, *, vocab_size: int = 2000, **dims) -> Path:
-    """Write a tiny GPT-2 base model into `model_dir` (replacing what is there); returns it.
+def build(model_dir: Path | str, texts, seed: int = 0, *, vocab_size: int = 2000) -> Path:
+    """Write a tiny GPT-2 base model (TINY_HPARAMS) into `model_dir` (replacing what is there); returns it.
 
     `texts` are the fine-tuning rows ("comment [SEP] reply"); the BPE learns from them wrapped in
     `<|startoftext|>`/`<|endoftext|>` as gpt-2-simple wraps CSV rows, so the markers are short
-    token sequences. `dims` override TINY_HPARAMS (n_embd, n_head, n_layer; n_ctx stays 1024
-    unless you know gpt-2-simple will not sample 1024 tokens).
+    token sequences. Other shapes: `save_random_checkpoint` (as real_shape does).
     """
     texts = [str(t) for t in texts]
     if not texts:
@@ -86,7 +85,7 @@ def build(model_dir: Path | str, texts, seed: int = 0, *, vocab_size: int = 2000
     model_dir = Path(model_dir)
     with atomic_folder(model_dir) as tmp:  # the folder appears complete or not at all
         n_vocab = train_bpe(texts, tmp, vocab_size)
-        hparams = dict(TINY_HPARAMS, **dims, n_vocab=n_vocab)
+        hparams = dict(TINY_HPARAMS, n_vocab=n_vocab)
         (tmp / "hparams.json").write_text(json.dumps(hparams, indent=2) + "\n", encoding="utf-8")
         save_random_checkpoint(tmp, hparams, seed)
     return model_dir

@@ -210,9 +210,11 @@ class ArcticShift:
         self.last_limit = params.get("limit")
         return body
 
-    def search(self, kind: str, **params) -> list[dict]:
-        """One page of `kind` ("comments" or "submissions") matching `params` (with the options' limit and fields)."""
-        params = {"limit": self.options.page_limit, **params}
+    def search(self, kind: str, *, subreddit: str, after: int, before: int, sort: str = "asc") -> list[dict]:
+        """One page of `kind` ("comments" or "submissions") of `subreddit` created between `after` and
+        `before` (epoch ms: `after_ms`, `before_ms`), oldest first (`sort="asc"`) or newest first
+        ("desc"), with the options' limit and fields."""
+        params = {"limit": self.options.page_limit, "subreddit": subreddit, "after": after, "before": before, "sort": sort}
         if self.options.select_fields and kind in SELECTED:
             params.setdefault("fields", SELECTED[kind])
         body = self.get(ENDPOINTS[kind], params, what=f"{kind} of r/{params.get('subreddit')}")
@@ -221,10 +223,12 @@ class ArcticShift:
             raise ArcticShiftError(f"unexpected answer to {kind} search (no 'data' list): {str(body)[:200]}")
         return data
 
-    def count(self, kind: str, **params) -> int | None:
-        """How many `kind` match `params` (the aggregate endpoint), or None if it cannot say."""
+    def count(self, kind: str, *, subreddit: str, after: int, before: int) -> int | None:
+        """How many `kind` of `subreddit` were created between `after` and `before` (the aggregate
+        endpoint), or None if it cannot say."""
+        params = {"aggregate": "subreddit", "subreddit": subreddit, "after": after, "before": before}
         try:
-            body = self.get(ENDPOINTS[kind] + "/aggregate", {"aggregate": "subreddit", **params}, what=f"count of {kind}")
+            body = self.get(ENDPOINTS[kind] + "/aggregate", params, what=f"count of {kind}")
         except ArcticShiftError:
             return None
         rows = body.get("data")

@@ -13,6 +13,7 @@ is reported with its error and listed in the report, never skipped silently.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -121,15 +122,28 @@ def make_client(project: str | None = None):
     return bigquery.Client(project=project, credentials=credentials)
 
 
-def pull_bigquery(client, comments_table: str, posts_table: str, months, subreddits, max_bytes: int = 0,
-                  progress: bool = True, top_level_only: bool = False) -> tuple[pd.DataFrame, dict]:
-    """Pairs (pairs.PAIR_COLUMNS) for each month, and a report: bytes per month, rows, failed months.
+@dataclass(frozen=True)
+class BigQueryPull:
+    """What one pull asks of BigQuery: the tables (templates, see `table_name`), the months and
+    subreddits, whether a pair's comment must answer the post, and the bytes cap per month's query
+    (0 = no cap: checked by a dry run before anything runs, and passed as `maximum_bytes_billed`)."""
 
-    `max_bytes` caps each month's query (0 = no cap): checked by a dry run before anything runs,
-    and passed as `maximum_bytes_billed`."""
+    comments_table: str
+    posts_table: str
+    months: tuple
+    subreddits: tuple
+    top_level_only: bool = False
+    max_bytes: int = 0
+
+
+def pull_bigquery(client, request: BigQueryPull, progress: bool = True) -> tuple[pd.DataFrame, dict]:
+    """Pairs (pairs.PAIR_COLUMNS) for each month of `request`, and a report: bytes per month, rows,
+    failed months."""
     from google.cloud import bigquery
     from tqdm.auto import tqdm
 
+    comments_table, posts_table, subreddits = request.comments_table, request.posts_table, request.subreddits
+    months, max_bytes, top_level_only = request.months, request.max_bytes, request.top_level_only
     if not months:
         raise ValueError("MONTHS is empty: the bigquery source runs one query per month ('YYYY-MM')")
     months = list(dict.fromkeys(months))  # a month listed twice is queried (and billed) once

@@ -2,7 +2,7 @@
 Reddit dump files; and `PullConfig`, the one frozen config of the pull stage.
 
 Each source gives comment/reply pairs in `pairs.PAIR_COLUMNS` plus a report of what happened. The
-inputs are checked when the config is made, with messages that say what to type (a month typed
+inputs are checked when the config (and the run's Settings, which hold SUBREDDITS) is made, with messages that say what to type (a month typed
 without quotes, an empty list, a month not over yet); names and months are tidied (' r/cooking ' is
 'cooking'; a month listed twice is pulled once). Each comment, reply and post keeps one version
 (`pairs.dedupe_versions`); 0 pairs, or every month failed, is a NoPairsError that says what to
@@ -19,8 +19,7 @@ from datetime import datetime, timezone
 
 from helpers.core.config import ConfigError, StageConfig, setting
 from helpers.core.paths import Paths
-from helpers.core.reddit_terms import check_subreddits
-from helpers.core.settings import PROFILES
+from helpers.core.settings import Settings, subreddit_names
 from helpers.sources.pairs import NoPairsError, dedupe_versions, join_pairs
 
 SOURCES = ("sample", "arctic_shift", "bigquery", "dumps")
@@ -63,41 +62,16 @@ def check_months(months) -> list[str]:
     return list(dict.fromkeys(months))
 
 
-def _subreddits(value) -> tuple[str, ...]:
-    """Checked names, each once whatever its case, in the order given; an empty list is an error."""
-    if isinstance(value, (list, tuple)) and not [s for s in value if str(s).strip()]:
-        raise ConfigError(f"SUBREDDITS = {value!r} names no subreddit: type names in quotes, e.g. SUBREDDITS = "
-                          f"\"cooking, buildapc\", or leave it \"\" (None) for the profile's list")
-    if not isinstance(value, (str, list, tuple)):
-        raise ConfigError(f"SUBREDDITS must be names in quotes, e.g. \"cooking, buildapc\"; got {value!r}")
-    firsts: dict[str, str] = {}
-    try:
-        names = check_subreddits(value)
-    except ValueError as error:
-        raise ConfigError(f"SUBREDDITS: {error}") from None
-    for name in names:
-        firsts.setdefault(name.lower(), name)
-    if not firsts:
-        raise ConfigError("SUBREDDITS names no subreddit: type names in quotes, e.g. SUBREDDITS = \"cooking, buildapc\"")
-    return tuple(firsts.values())
-
-
-def _shared(name: str) -> dict:
-    """A setting shared with notebook 06, read from the profiles in core/settings.py (its one owner for now)."""
-    return {profile: values[name] for profile, values in PROFILES.items()}
-
-
 @dataclass(frozen=True)
 class PullConfig(StageConfig):
-    """Notebook 01's settings; the notebook's parameter of each is its name in capitals."""
+    """Notebook 01's settings; the notebook's parameter of each is its name in capitals.
+
+    SUBREDDITS and TOP_LEVEL_ONLY are run-wide settings (`helpers.core.settings.Settings`, shared
+    with notebook 06): `pull` reads them from there."""
 
     source: str = setting('"sample", "arctic_shift" (no account), "bigquery" (your tables) or "dumps" (raw/ on Drive)',
                           colab="arctic_shift", tiny="sample")
-    subreddits: tuple = setting("subreddits to learn from (06 answers in them)",
-                                **{p: tuple(check_subreddits(v)) for p, v in _shared("subreddits").items()})
     months: tuple = setting("months to pull, 'YYYY-MM'", default=("2019-01", "2019-02", "2019-03"))
-    top_level_only: bool = setting("the comment of a pair answers the post itself (the original's rule)",
-                                   **_shared("top_level_only"))
     max_items_per_month: int = setting("arctic_shift: posts and comments kept per subreddit and month at most (0 = all)",
                                        colab=10_000, tiny=2_000)
     arctic_shift_url: str = setting('arctic_shift: the API ("" = $ARCTIC_SHIFT_URL, else the public one)', default="")
@@ -112,18 +86,17 @@ class PullConfig(StageConfig):
 
     @classmethod
     def for_profile(cls, profile: str, **overrides):
-        """The profile's values with `overrides`; "" (a Colab text field left empty) or None = the profile's value."""
+        """The profile's values with `overrides` by field name (another name is a ConfigError listing
+        the fields); "" (a Colab text field left empty) or None = the profile's value."""
         given = dict(overrides)
         if isinstance(given.get("dumps_folder"), os.PathLike):
             given["dumps_folder"] = os.fspath(given["dumps_folder"])
-        for name in ("source", "subreddits", "months"):
+        for name in ("source", "months"):
             if isinstance(given.get(name), str) and not given[name].strip():
                 given[name] = None
         for name in ("comments_table", "posts_table"):
             if isinstance(given.get(name), str):
                 given[name] = given[name].strip()
-        if given.get("subreddits") is not None:
-            given["subreddits"] = _subreddits(given["subreddits"])
         if given.get("months") is not None:
             given["months"] = tuple(check_months(given["months"]))
         return super().for_profile(profile, **given)
@@ -151,13 +124,15 @@ def _check_tables(comments_table: str, posts_table: str) -> None:
             f'holding every month), or choose another SOURCE, e.g. "arctic_shift" (no account needed)')
 
 
-def pull(paths: Paths, config: PullConfig, *, progress: bool = True, bigquery_client=None, arctic_api=None):
-    """Pairs from `config.source` for its subreddits and months; returns (pairs, report).
+def pull(paths: Paths, config: PullConfig, settings: Settings, *, progress: bool = True, bigquery_client=None,
+         arctic_api=None):
+    """Pairs from `config.source` for the run's subreddits (`settings.subreddits`, with its
+    `top_level_only` rule) and the config's months; returns (pairs, report).
 
     `bigquery_client`: default, one from your credentials (see bigquery.make_client); `arctic_api`:
     default, an arctic_shift.ArcticShift at `config.arctic_shift_url`, paced by the config."""
-    subreddits, months = list(_subreddits(config.subreddits)), check_months(config.months)
-    source, top_level_only = config.source, config.top_level_only
+    subreddits, months = list(subreddit_names(settings.subreddits)), check_months(config.months)
+    source, top_level_only = config.source, settings.top_level_only
     report = {"source": source, "subreddits": subreddits, "months": months, "top_level_only": bool(top_level_only),
               "failed_months": []}
     if source == "sample":
@@ -186,9 +161,9 @@ def pull(paths: Paths, config: PullConfig, *, progress: bool = True, bigquery_cl
         from helpers.sources import bigquery
 
         client = bigquery_client or bigquery.make_client(config.bigquery_project or None)
-        pairs, bq_report = bigquery.pull_bigquery(
-            client, config.comments_table, config.posts_table, months, subreddits, config.max_bytes_per_month,
-            progress=progress, top_level_only=top_level_only)
+        request = bigquery.BigQueryPull(config.comments_table, config.posts_table, tuple(months), tuple(subreddits),
+                                        top_level_only=top_level_only, max_bytes=config.max_bytes_per_month)
+        pairs, bq_report = bigquery.pull_bigquery(client, request, progress=progress)
         report.update(bq_report)
     pairs, report["duplicate_versions_dropped"] = dedupe_versions(pairs)
     _check_result(pairs, report)

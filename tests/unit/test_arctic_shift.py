@@ -8,6 +8,7 @@ import pytest
 
 from helpers.sources import arctic_shift, prepare, pull, sample as sample_data
 from helpers.core.paths import Paths
+from helpers.core.settings import make_settings
 
 from arctic_shift_standin import ArcticShiftStandIn
 from bigquery_standin import BigQueryStandIn
@@ -261,7 +262,8 @@ def test_the_api_address_can_come_from_the_environment(api, tmp_path, monkeypatc
     assert arctic_shift.ArcticShift("http://example.invalid").base_url == "http://example.invalid"
     api.requests.clear()
     pairs, report = pull.pull(Paths(tmp_path), pull.PullConfig.for_profile(
-        "tiny", source="arctic_shift", subreddits="cooking", months="2019-01", arctic_seconds_per_request=0), progress=False)
+        "tiny", source="arctic_shift", months="2019-01", arctic_seconds_per_request=0),
+        make_settings("tiny", subreddits="cooking"), progress=False)
     assert len(pairs) and len(api.requests) == report["requests"] + 1 > 1  # and one look-up of r/cooking
     monkeypatch.delenv("ARCTIC_SHIFT_URL")
     assert arctic_shift.ArcticShift().base_url == arctic_shift.BASE_URL

@@ -71,7 +71,8 @@ def test_bytes_cap_stops_before_running(standin, tmp_path):
 
 def test_cap_is_passed_as_maximum_bytes_billed(standin):
     client = standin.client()
-    pairs, report = bigquery_source.pull_bigquery(client, COMMENTS, POSTS, ["2019-02"], SUBREDDITS, 10**6, progress=False)
+    request = bigquery_source.BigQueryPull(COMMENTS, POSTS, ("2019-02",), tuple(SUBREDDITS), max_bytes=10**6)
+    pairs, report = bigquery_source.pull_bigquery(client, request, progress=False)
     job = list(standin.jobs.values())[-1]["job"]
     assert job["configuration"]["query"]["maximumBytesBilled"] == str(10**6) and len(pairs) > 300
     # BigQuery itself refuses a query over maximum_bytes_billed: that month fails, reported

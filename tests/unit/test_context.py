@@ -68,3 +68,19 @@ def test_importing_helpers_loads_no_tensorflow():
     code = "import helpers, sys; print('tensorflow' in sys.modules, 'gpt_2_simple' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_summary_values_may_not_replace_what_the_context_writes(drive):
+    ctx = helpers.setup("01_pull_data")
+    ctx.configure("tiny")
+    ctx.counts["rows"] = 3
+    with pytest.raises(ValueError, match=r"counts is written by the context itself.*taken: notebook, started"):
+        ctx.write_summary(counts={"rows": 0}, source="sample")
+    assert not (drive / "runs/01_pull_data/summary.json").exists()
+
+
+def test_configure_names_the_settings_it_takes(drive):
+    from helpers.core.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"no setting 'subreddit' \(did you mean 'subreddits'\?\)"):
+        helpers.setup("01_pull_data").configure("tiny", subreddit="cooking")

@@ -40,6 +40,15 @@ def test_file_fills_placeholders(tmp_path):
         paths.file("bert_reel")
 
 
+def test_file_names_the_placeholders_it_takes_when_given_another(tmp_path):
+    """`fields` are the entry's placeholders only: a misspelt or extra one is an error, never ignored."""
+    paths = Paths(tmp_path)
+    with pytest.raises(KeyError, match=r"has no placeholder day: it takes date"):
+        paths.file("candidates", date="2026-11-22", day="22")
+    with pytest.raises(KeyError, match=r"has no placeholder date: it takes no fields"):
+        paths.file("bert_real", date="2026-11-22")
+
+
 def test_layout_table_sees_present_files(tmp_path):
     paths = Paths(tmp_path)
     paths.file("gpt2_run", run="run1").mkdir(parents=True)

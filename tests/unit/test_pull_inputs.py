@@ -1,5 +1,6 @@
 """Issue 19 item 8 and issue 17 item 2: notebook 01's inputs as people type them into Colab's forms,
-read into one frozen PullConfig; refusals that say what to type, before any request."""
+read into one frozen PullConfig (and the run's Settings for SUBREDDITS and TOP_LEVEL_ONLY, shared with
+06); refusals that say what to type, before any request."""
 import calendar
 import dataclasses
 
@@ -7,7 +8,8 @@ import pytest
 
 from helpers.core.config import ConfigError
 from helpers.core.paths import Paths
-from helpers.core.settings import PROFILES
+from helpers.core.context import RunContext
+from helpers.core.settings import PROFILES, make_settings
 from helpers.sources import pull
 from helpers.sources.pairs import NoPairsError
 
@@ -26,16 +28,33 @@ def notebook(**parameters):
     return {**cell, **parameters}
 
 
+def run_settings(namespace, profile):
+    """The run's settings as 01 reads them: `ctx.configure(PROFILE, globals())`."""
+    return RunContext("01_pull_data", "/nonexistent").configure(profile, namespace)
+
+
 def test_the_config_is_frozen_and_reads_the_notebooks_parameters():
-    cfg = pull.PullConfig.from_notebook(notebook(SUBREDDITS=" r/Cooking, cooking ,buildapc", MAX_ITEMS_PER_MONTH=0), "colab")
-    assert cfg.source == "arctic_shift" and cfg.subreddits == ("Cooking", "buildapc") and cfg.max_items_per_month == 0
-    assert cfg.months == ("2019-01", "2019-02", "2019-03") and cfg.top_level_only is PROFILES["colab"]["top_level_only"]
+    typed = notebook(SUBREDDITS=" r/Cooking, cooking ,buildapc", MAX_ITEMS_PER_MONTH=0)
+    cfg, run = pull.PullConfig.from_notebook(typed, "colab"), run_settings(typed, "colab")
+    assert cfg.source == "arctic_shift" and run.subreddits == "Cooking, buildapc" and cfg.max_items_per_month == 0
+    assert cfg.months == ("2019-01", "2019-02", "2019-03") and run.top_level_only is PROFILES["colab"]["top_level_only"]
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.source = "sample"
     tiny = pull.PullConfig.from_notebook(notebook(), "tiny")
     assert tiny.source == "sample" and tiny.max_items_per_month == 2_000
-    assert ", ".join(tiny.subreddits) == PROFILES["tiny"]["subreddits"]  # shared with 06: read from the profiles
-    assert set(pull.PullConfig.docs()) >= {"source", "subreddits", "months", "max_items_per_month", "arctic_shift_url"}
+    assert run_settings(notebook(), "tiny").subreddits == PROFILES["tiny"]["subreddits"]  # shared with 06
+    assert set(pull.PullConfig.docs()) >= {"source", "months", "max_items_per_month", "arctic_shift_url"}
+
+
+def test_subreddits_and_the_top_level_rule_live_in_the_run_settings_only(tmp_path):
+    """One home each (issue 17: a setting written in two places is a sign to split): pull reads them there."""
+    assert not {"subreddits", "top_level_only"} & set(pull.PullConfig.docs())
+    with pytest.raises(ConfigError, match="has no setting 'subreddits'"):
+        pull.PullConfig.for_profile("tiny", subreddits="cooking")
+    cfg = pull.PullConfig.for_profile("tiny", months="2019-01")
+    _, report = pull.pull(Paths(tmp_path), cfg, make_settings("tiny", subreddits=" r/Cooking", top_level_only=False),
+                          progress=False)
+    assert report["subreddits"] == ["Cooking"] and report["top_level_only"] is False
 
 
 # 8. `MONTHS = 2019-12` typed into Colab's form is the integer 2007: TypeError 'int' object is not iterable
@@ -61,18 +80,19 @@ def test_a_month_in_another_shape_names_the_shape(typed):
 @pytest.mark.parametrize("typed", [[], (), [" "]])
 def test_an_empty_subreddit_list_is_an_error_not_the_profiles_list(typed):
     with pytest.raises(ConfigError, match=r"SUBREDDITS = .* names no subreddit: type names in quotes"):
-        pull.PullConfig.from_notebook(notebook(SUBREDDITS=typed), "colab")
+        run_settings(notebook(SUBREDDITS=typed), "colab")
 
 
 @pytest.mark.parametrize("typed", ["", None])
 def test_a_text_field_left_empty_is_the_profiles_value(typed):
-    cfg = pull.PullConfig.from_notebook(notebook(SUBREDDITS=typed, SOURCE=typed), "colab")
-    assert cfg.subreddits == tuple(PROFILES["colab"]["subreddits"].replace(" ", "").split(",")) and cfg.source == "arctic_shift"
+    cfg, run = pull.PullConfig.from_notebook(notebook(SUBREDDITS=typed, SOURCE=typed), "colab"), run_settings(
+        notebook(SUBREDDITS=typed, SOURCE=typed), "colab")
+    assert run.subreddits == PROFILES["colab"]["subreddits"] and cfg.source == "arctic_shift"
 
 
 def test_a_subreddit_typed_as_a_number_says_what_to_type():
     with pytest.raises(ConfigError, match="names in quotes"):
-        pull.PullConfig.from_notebook(notebook(SUBREDDITS=12), "colab")
+        run_settings(notebook(SUBREDDITS=12), "colab")
 
 
 # 8. a month in the future got "the month is not over, run again later" after sending requests
@@ -85,7 +105,7 @@ def test_a_month_in_the_future_is_named_before_any_request(tmp_path, monkeypatch
     cfg = dataclasses.replace(pull.PullConfig.for_profile("tiny", source="arctic_shift"), months=("2027-01",))
     with ArcticShiftStandIn([], []) as api:
         with pytest.raises(ConfigError, match="in the future"):
-            pull.pull(Paths(tmp_path), cfg, progress=False, arctic_api=fast_api(api.url))
+            pull.pull(Paths(tmp_path), cfg, make_settings("tiny"), progress=False, arctic_api=fast_api(api.url))
         assert api.requests == []
 
 

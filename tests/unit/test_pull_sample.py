@@ -7,16 +7,20 @@ import pytest
 from helpers.sources import prepare, pull, sample as sample_data
 from helpers.sources.pairs import COMMENT_COLUMNS, SUBMISSION_COLUMNS
 from helpers.core.paths import Paths
+from helpers.core.settings import make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def pull_pairs(source, root, subreddits, months, *, progress=False, bigquery_client=None, arctic_api=None, **config):
-    """pull.pull on the tiny profile's PullConfig with `source`, `subreddits`, `months` and other fields
-    (TOP_LEVEL_ONLY False unless given: replies at any depth, as these tests were written)."""
-    config.setdefault("top_level_only", False)
-    cfg = pull.PullConfig.for_profile("tiny", source=source, subreddits=subreddits, months=months, **config)
-    return pull.pull(Paths(root), cfg, progress=progress, bigquery_client=bigquery_client, arctic_api=arctic_api)
+def pull_pairs(source, root, subreddits, months, *, progress=False, bigquery_client=None, arctic_api=None,
+               top_level_only=False, **config):
+    """pull.pull on the tiny profile's run settings with `subreddits` and `top_level_only` (False unless
+    given: replies at any depth, as these tests were written) and its PullConfig with `source`, `months`
+    and other fields."""
+    settings = make_settings("tiny", subreddits=subreddits, top_level_only=top_level_only)
+    cfg = pull.PullConfig.for_profile("tiny", source=source, months=months, **config)
+    return pull.pull(Paths(root), cfg, settings, progress=progress, bigquery_client=bigquery_client,
+                     arctic_api=arctic_api)
 SUBREDDITS = ["cooking", "buildapc", "CasualConversation", "personalfinance"]
 
 

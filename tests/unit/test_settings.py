@@ -4,9 +4,8 @@ import pytest
 
 from helpers.bert.config import ScoringConfig, TrainingConfig
 from helpers.core import runtime
-from helpers.core.config import StageConfig
+from helpers.core.config import PROFILE_NAMES, ConfigError, StageConfig, setting
 from helpers.core.settings import (
-    PROFILE_NAMES,
     PROFILES,
     Settings,
     SettingsError,
@@ -41,17 +40,12 @@ def test_a_setting_lives_in_one_config():
         for name in (f.name for f in dataclasses.fields(config)):
             owners.setdefault(name, []).append(config.__name__)
     shared = {k: v for k, v in owners.items() if len(v) > 1}
-    # Names shared by configs that no notebook uses together (02; 04/05; 07 / 01; 06; 08), and the two
-    # run-wide settings 01 reads into its PullConfig from Settings' own values (the same parameter).
+    # Names shared by configs that no notebook uses together (02; 04/05; 07 / 01; 06; 08). SUBREDDITS and
+    # TOP_LEVEL_ONLY, which 01 and 06 share, live in Settings alone (pull reads them there).
     assert shared == {"batch_size": ["FinetuneConfig", "TrainingConfig", "ScoringConfig"],
                       "learning_rate": ["FinetuneConfig", "TrainingConfig"], "max_chars": ["PullConfig", "ScoringConfig"],
                       "source": ["PullConfig", "CommentsConfig", "FeedbackConfig"],
-                      "rating_edges": ["PullConfig", "FeedbackConfig"],
-                      "subreddits": ["Settings", "PullConfig"], "top_level_only": ["Settings", "PullConfig"]}
-    for name in ("subreddits", "top_level_only"):
-        for profile in PROFILE_NAMES:
-            run, pull = getattr(Settings.for_profile(profile), name), getattr(PullConfig.for_profile(profile), name)
-            assert pull == (tuple(s.strip() for s in run.split(",")) if name == "subreddits" else run)
+                      "rating_edges": ["PullConfig", "FeedbackConfig"]}
 
 
 def test_stage_settings_left_settings():
@@ -132,3 +126,24 @@ def test_settings_are_frozen():
     with pytest.raises(AttributeError):
         s.seed = 3
     assert isinstance(s, StageConfig)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.__name__)
+def test_an_unknown_override_is_an_error_naming_the_settings_there_are(config):
+    """`for_profile(**overrides)` and `from_notebook(..., **extra)` take field names only (no hidden options)."""
+    names = [f.name for f in dataclasses.fields(config)]
+    for make in (lambda: config.for_profile("tiny", no_such_setting=1),
+                 lambda: config.from_notebook({}, "tiny", no_such_setting=1)):
+        with pytest.raises(ConfigError) as error:
+            make()
+        assert "no setting 'no_such_setting'" in str(error.value) and all(n in str(error.value) for n in names)
+
+
+def test_make_settings_names_what_it_takes():
+    with pytest.raises(ConfigError, match=r"no setting 'sed' \(did you mean 'seed'\?\).*subreddits, top_level_only"):
+        make_settings("tiny", sed=1)
+
+
+def test_a_setting_gives_values_for_known_profiles_only():
+    with pytest.raises(TypeError, match="no profile tny; the profiles are colab, tiny"):
+        setting("a typo'd profile would silently never apply", colab=1, tny=2)

@@ -68,7 +68,7 @@ def test_vocab_asset_reads_through_full_tokenizer(encoder_dir):
 
 def test_build_encoder_of_any_shape(tmp_path):
     vocab = tiny_bert.build_vocab(TEXTS, size=200)
-    path = tiny_bert.build_encoder(tmp_path / "enc", vocab, num_layers=3, hidden_size=24, num_heads=3, seed=1)
+    path = tiny_bert.build_encoder(tmp_path / "enc", vocab, tiny_bert.EncoderShape(num_layers=3, hidden_size=24, num_heads=3), seed=1)
     layer = hub.KerasLayer(str(path), trainable=True)
     out = layer(inputs([[2, 5, 3]], [[1, 1, 1]]))
     assert out["pooled_output"].shape == (1, 24)
@@ -76,4 +76,4 @@ def test_build_encoder_of_any_shape(tmp_path):
     assert {b.rsplit("_", 1)[0] for b in blocks} >= {"layer_0", "layer_1", "layer_2"}
     assert not any(n.startswith("layer_3") for n in blocks)
     with pytest.raises(ValueError, match="multiple of num_heads"):
-        tiny_bert.build_encoder(tmp_path / "bad", vocab, hidden_size=10, num_heads=3)
+        tiny_bert.EncoderShape(hidden_size=10, num_heads=3)
