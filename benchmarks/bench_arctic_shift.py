@@ -87,6 +87,8 @@ def old_client():
     """The client before issue 19, loaded from git, on a virtual clock."""
     source = subprocess.run(["git", "-C", str(ROOT), "show", f"{BASELINE_COMMIT}:helpers/sources/arctic_shift.py"],
                             check=True, capture_output=True, text=True).stdout
+    # the one helper it used that has moved since (exchange.write_json -> core/files.py, the same function)
+    source = source.replace("from helpers.core.exchange import write_json", "from helpers.core.files import write_json")
     spec = importlib.util.spec_from_loader("arctic_shift_before_issue_19", loader=None)
     module = importlib.util.module_from_spec(spec)
     exec(compile(source, f"{BASELINE_COMMIT}:helpers/sources/arctic_shift.py", "exec"), module.__dict__)

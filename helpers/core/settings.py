@@ -26,7 +26,7 @@ def subreddit_names(value) -> tuple[str, ...]:
     order given (' r/cooking ' is 'cooking'); an empty list or a number is a ConfigError saying what to type."""
     if isinstance(value, (list, tuple)) and not [s for s in value if str(s).strip()]:
         raise ConfigError(f"SUBREDDITS = {value!r} names no subreddit: type names in quotes, e.g. SUBREDDITS = "
-                          f"\"cooking, buildapc\", or leave it \"\" (None) for the profile's list")
+                          f"\"cooking, buildapc\", or None for the profile's list")
     if not isinstance(value, (str, list, tuple)):
         raise ConfigError(f"SUBREDDITS must be names in quotes, e.g. \"cooking, buildapc\"; got {value!r}")
     firsts: dict[str, str] = {}
