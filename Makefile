@@ -22,7 +22,7 @@ endif
 COLAB_VENV   ?= build/colab-venv
 # What the Colab lane runs in its venv: the unit tests and the series under nbval (tiny profile).
 # tests/notebooks (papermill runs against the stand-ins) stays in `make test`, to keep CI in 25 minutes.
-COLAB_TESTS ?= tests/unit notebooks
+COLAB_TESTS ?= tests/unit tests/models notebooks
 # Test tools the Colab lane adds after the install check (Colab ships pytest; nbval is in requirements.txt).
 COLAB_TEST_TOOLS = duckdb sqlglot
 

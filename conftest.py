@@ -2,7 +2,8 @@
 
 At the repository root so that it applies to `pytest notebooks/...` run alone too.
 
-Tiers (markers given by folder): `unit` (tests/unit: fast, no notebook runs), `notebooks`
+Tiers (markers given by folder): `unit` (tests/unit: fast, no notebook runs, no model built),
+`models` (tests/models: tiny TensorFlow models built, trained, generating and scoring), `notebooks`
 (tests/notebooks and nbval over notebooks/: the series on the tiny profile), `setup` (tests/setup:
 a fresh venv of each other supported Python, built once and cached). The colab smoke run at real
 shapes is `scripts/colab_smoke.py`. Stand-ins for Reddit, Arctic Shift, BigQuery and Colab live in
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).resolve().parent / "tests"
-for folder in ("standins", "unit", "setup"):  # stand-ins, unit tests' worlds reused by notebook tests, fresh venvs
+for folder in ("standins", "unit", "models", "setup"):  # stand-ins, worlds reused by other tiers, fresh venvs
     if str(TESTS / folder) not in sys.path:
         sys.path.insert(0, str(TESTS / folder))
 
@@ -36,15 +37,16 @@ def pytest_sessionstart(session):
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
 
-def pytest_configure(config):  # unit and notebooks are registered in pyproject.toml
+def pytest_configure(config):  # unit, models and notebooks are registered in pyproject.toml
     config.addinivalue_line("markers", "setup: a fresh venv of Python 3.12 and 3.13 as `make setup` builds it "
                             "(built once, cached under ~/.cache/gpt2-bert-reddit-bot)")
 
 
 def tier_of(path: Path) -> str:
-    """tests/unit -> unit, tests/setup -> setup, anything else (tests/notebooks, notebooks/) -> notebooks."""
+    """tests/unit -> unit, tests/models -> models, tests/setup -> setup, anything else (tests/notebooks,
+    notebooks/) -> notebooks."""
     folder = path.resolve().relative_to(TESTS).parts[0] if path.resolve().is_relative_to(TESTS) else ""
-    return folder if folder in ("unit", "setup") else "notebooks"
+    return folder if folder in ("unit", "models", "setup") else "notebooks"
 
 
 def pytest_collection_modifyitems(items):
