@@ -69,6 +69,8 @@ OUTCOMES = ("posted", "dry run", "already posted", "failed", "retry later", "gav
             "invalid row", "not proposed", "refused by guards", "parent gone", "parent is ours",
             "thread locked", "thread already replied", "banned", "over budget", "queued", "unresolved",
             "refused by reddit", "duplicate deleted")
+
+
 def move(ledger: Ledger, key: str, to: str, current: str | None, **fields) -> dict:
     """Record the transition of `key` from `current` to `to` (refused if TRANSITIONS has no such arrow).
     `fields` are the entry's data, written as given (as `Ledger.append` takes them), not options."""
