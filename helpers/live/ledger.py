@@ -216,6 +216,8 @@ class Ledger:
         return LedgerView(self._all(), self.clock())
 
     def append(self, state: str, key: str, **fields) -> dict:
+        """Write one entry and fsync it. `fields` are the entry's data (an open record: ids, text, the
+        prediction, reason...), written as given and merged by readers; keywords, not options."""
         if not str(key or "").strip():
             raise ValueError("a ledger entry needs a key (the parent comment id); got a blank one")
         entry = {"at": self.clock().isoformat(timespec="milliseconds"), "state": state, "key": key, **fields}

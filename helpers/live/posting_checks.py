@@ -3,7 +3,8 @@ return a `Verdict` refusing the row, or None. They write, sleep and send nothing
 for a ledger record (`Record`) or for the run to stop, and `helpers.live.posting` does that.
 
 Order: `BEFORE_PAUSE` (row, ledger, proposed, our account's comments, guards, thread, limits),
-then after the pause `BEFORE_SEND` (ledger now, ban, our reply under the parent, thread, parent)."""
+then after the pause `before_send` (ledger now, ban, our reply under the parent, thread, parent), or
+`read_refused` when Reddit failed those reads; after the send, our duplicates; at a run's start, `settle`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from helpers.live import guards
 from helpers.live.ledger import REPLIED
 from helpers.live.posting_config import PostingConfig
 from helpers.live.posting_facts import LiveFacts, RowFacts
-from helpers.live.sender import earliest
+from helpers.live.sender import SendError, earliest
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,22 @@ def before_send(f: RowFacts, live: LiveFacts) -> Verdict | None:
     if live.parent.refusal:
         return Verdict(live.parent.refusal, live.parent.detail)
     return None
+
+
+def read_failed(error: SendError, doing: str) -> str:
+    """Why the run stops when Reddit failed a read around a post (429, 5xx, a dropped connection):
+    nothing more is sent, nothing is lost."""
+    return (f"stopped: Reddit answered {error.message} while {doing}; nothing more was sent, the rest "
+            "stays queued for the next run (run this cell again in a few minutes)")
+
+
+def read_refused(f: RowFacts, error: SendError) -> Verdict:
+    """Reddit failed the reads right before the send: a transient error stops the run (the row stays
+    queued); a 403/404 means this row cannot be checked, the others may."""
+    if error.retry:
+        why = read_failed(error, f"checking comment {f.key} before its post")
+        return Verdict("queued", why, stop=why)
+    return Verdict("refused by reddit", f"{error.message} while checking comment {f.key} in r/{f.subreddit}")
 
 
 # ----- after the send -----

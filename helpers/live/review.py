@@ -1,6 +1,7 @@
-"""The review step of notebook 07: the proposals a notebook made (`runs/<date>/proposals.csv`,
-never edited by people), the review file a person edits (`runs/<date>/review.csv`, by hand, in
-a spreadsheet or with the form), and reading it back tolerantly with errors that say what to fix.
+"""The review step of notebook 07: selecting one reply per post from the scored candidates, the
+proposals a notebook made (`runs/<date>/proposals.csv`, never edited by people), the review file a
+person edits (`runs/<date>/review.csv`, by hand, in a spreadsheet or with the form), reading it back
+tolerantly with errors that say what to fix, and the prediction a proposal carries into the ledger.
 """
 from __future__ import annotations
 
@@ -51,10 +52,22 @@ def model_ids(paths: Paths, gpt2_run: str = "") -> dict[str, str]:
     return ids
 
 
-def proposals(selected: pd.DataFrame, reply_col: str = "candidate", **ids: str) -> pd.DataFrame:
+def select_replies(scored: pd.DataFrame, *, min_prob_real: float, max_chars: int,
+                   reply_col: str = "candidate") -> pd.DataFrame:
+    """As the original: keep replies with prob_real above `min_prob_real` and shorter than
+    `max_chars`, then the one with the highest expected rating bin per post."""
+    ok = scored[(scored["prob_real"] > min_prob_real) & (scored[reply_col].str.len() < max_chars)]
+    best = ok.sort_values("expected_rating_bin", ascending=False, kind="stable").drop_duplicates("submission_id")
+    return best.reset_index(drop=True)
+
+
+def proposals(selected: pd.DataFrame, reply_col: str = "candidate", *, realism_model: str | None = None,
+              upvotes_model: str | None = None, gpt2_run: str | None = None) -> pd.DataFrame:
     """The review table for `selected`: every row starts not approved ("no"); the prediction
-    columns (p0..p3 and the model identifiers `ids`, when given) are carried along."""
-    out = selected.rename(columns={reply_col: "reply"}).assign(approved="no", **ids)
+    columns (p0..p3 and the model identifiers of `model_ids`, those given) are carried along."""
+    given = {"realism_model": realism_model, "upvotes_model": upvotes_model, "gpt2_run": gpt2_run}
+    out = selected.rename(columns={reply_col: "reply"}).assign(
+        approved="no", **{name: value for name, value in given.items() if value is not None})
     extra = [c for c in PREDICTION_COLUMNS if c in out.columns and c not in REVIEW_COLUMNS]
     return out[REVIEW_COLUMNS + extra].reset_index(drop=True)
 
@@ -134,6 +147,22 @@ def write_review(paths: Paths, date: str, new: pd.DataFrame) -> pd.DataFrame:
 def approved(review: pd.DataFrame) -> pd.DataFrame:
     """The rows a person approved (`approved` set to yes/true/1/x)."""
     return review[review["approved"].map(is_yes)].reset_index(drop=True)
+
+
+def prediction(row: dict, proposed: dict) -> dict:
+    """The prediction made when the reply was proposed (the notebook's record first, then the
+    row): numbers as floats (None when absent), model identifiers as text ("" when unknown)."""
+    out = {}
+    for name in PREDICTION_COLUMNS:
+        value = proposed.get(name, row.get(name, ""))
+        if name.endswith("_model") or name == "gpt2_run":
+            out[name] = "" if value is None else str(value)
+            continue
+        try:
+            out[name] = float(value)
+        except (TypeError, ValueError):
+            out[name] = None
+    return out
 
 
 def review_widget(paths: Paths, date: str):

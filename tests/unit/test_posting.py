@@ -53,21 +53,21 @@ def scored_frame():
 
 
 def test_select_replies_as_the_original():
-    best = posting.select_replies(scored_frame(), min_prob_real=0.9, max_chars=1000)
+    best = review_file.select_replies(scored_frame(), min_prob_real=0.9, max_chars=1000)
     assert list(best["candidate"]) == ["reply a1 better", "reply b1"]
-    assert list(posting.select_replies(scored_frame(), min_prob_real=0.85, max_chars=1000)["submission_id"]) == ["C", "A", "B"]
+    assert list(review_file.select_replies(scored_frame(), min_prob_real=0.85, max_chars=1000)["submission_id"]) == ["C", "A", "B"]
 
 
 def test_review_file_keeps_what_a_person_set(tmp_path):
     paths = Paths(tmp_path)
-    review = review_file.write_review(paths, DATE, review_file.proposals(posting.select_replies(scored_frame(), min_prob_real=0.9, max_chars=1000)))
+    review = review_file.write_review(paths, DATE, review_file.proposals(review_file.select_replies(scored_frame(), min_prob_real=0.9, max_chars=1000)))
     assert list(review.columns) == review_file.REVIEW_COLUMNS and set(review["approved"]) == {"no"}
     assert review_file.approved(review).empty
     edited = review.copy()
     edited.loc[0, "approved"] = " Yes "
     edited.loc[0, "reply"] = "an edited reply"
     edited.to_csv(paths.file("review", date=DATE), index=False)
-    again = review_file.write_review(paths, DATE, review_file.proposals(posting.select_replies(scored_frame(), min_prob_real=0.85, max_chars=1000)))
+    again = review_file.write_review(paths, DATE, review_file.proposals(review_file.select_replies(scored_frame(), min_prob_real=0.85, max_chars=1000)))
     assert len(again) == 3  # C's proposal is added, A's and B's rows are kept as edited
     ok = review_file.approved(again)
     assert list(ok["comment_id"]) == ["a1"] and ok.loc[0, "reply"] == "an edited reply"
