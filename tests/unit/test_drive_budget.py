@@ -161,22 +161,39 @@ class Weights:
         return self.array
 
 
-def pass_bert(w, model: str, export_key: str):
-    """3 epochs (the default), each BERT_EPOCH_MINUTES long, backed up as 04/05 do; then the export."""
+def pass_bert(w, model: str, export_key: str, **settings):
+    """As 04/05 do: the export on Drive is loaded when it was trained on this data with these settings
+    (RETRAIN off), else 3 epochs (the default), each BERT_EPOCH_MINUTES long, backed up as 04/05 do,
+    then the export with its record. `settings`: TrainingConfig fields changed from the defaults."""
     from helpers.bert import classifier as bc
+    from helpers.bert import trained
+    from helpers.bert.config import TrainingConfig
 
+    config = TrainingConfig.for_profile("colab", **settings)
     standin = types.SimpleNamespace(weights=[Weights(BERT_WEIGHTS)])
+    rows = np.arange(40_000 * 16, dtype=np.int32).reshape(40_000, 16) % 30_522  # ~40k tokenized pairs (cut short)
+    data = ({"input_word_ids": rows, "input_mask": np.ones_like(rows), "input_type_ids": np.zeros_like(rows)},
+            rows[:, 0] % 2)
+    export_dir = w.paths.file(export_key)
+    now = trained.fingerprint(data, config, 0, standin)
+    decision = trained.decide(trained.look(export_dir), now, config.retrain, export_key)
+    print(decision.says)
+    if not decision.train:
+        return SCALE
     backup = bc.Backup(w.local / "bert_backup" / model, w.paths.file("bert_backup", model=model))
-    backup.resume(standin, "key", 3)
+    backup.resume(standin, trained.key(now), config.epochs)
     due = drive_sync.Due(backup.minutes)
-    for epoch in range(1, 4):
+    for epoch in range(1, config.epochs + 1):
         w.clock.t += BERT_EPOCH_MINUTES * 60
-        backup.epoch_done(standin, epoch, 3, due)
+        backup.epoch_done(standin, epoch, config.epochs, due)
     backup.finish()
-    with files.atomic_folder(w.paths.file(export_key)) as tmp:
+    history = types.SimpleNamespace(epoch=list(range(config.epochs)), history={"loss": [0.5] * config.epochs},
+                                    class_weight={0: 1.0, 1: 1.0})
+    with files.atomic_folder(export_dir) as tmp:
         blob(tmp / "variables" / "variables.data-00000-of-00001", BERT_WEIGHTS)
         blob(tmp / "saved_model.pb", 5_000_000)
         blob(tmp / "assets" / "vocab.txt", 231_508)
+        trained.write(tmp, trained.record(now, history, {"bert_real": {"run_id": "20261206T033000Z-abc123"}}))
     return SCALE
 
 
@@ -260,6 +277,31 @@ def per_notebook(first: dict, second: dict) -> str:
     return "\n".join(f"{name}: first pass {first[name]['written'] / GB:.3f} GB written, {first[name]['trashed'] / GB:.3f} GB "
                      f"to Trash; second {second[name]['written'] / GB:.3f} / {second[name]['trashed'] / GB:.3f}"
                      for name in first)
+
+
+def test_04_trains_again_when_asked_or_when_a_setting_changed_and_trashes_only_the_export_it_replaces(world, capsys):
+    """RETRAIN=True, or another EPOCHS, on a Drive holding 04's export: 04 trains again, says why, and
+    costs what a first run costs plus the old export going to Trash once (nothing deleted up front,
+    no second copy); a rerun after that, with RETRAIN off, writes nothing."""
+    pass_01(world)
+    with DriveMeter(world.drive) as meter:
+        pass_bert(world, "realism", "bert_realism")
+    first = {"written": meter.written * SCALE, "trashed": meter.trashed * SCALE}
+    export = folder_bytes(world.drive / "models" / "bert_realism", scaled=True)
+    capsys.readouterr()
+    for settings, why in (({"retrain": True}, "RETRAIN=True: training again, on the same data and settings"),
+                          ({"epochs": 4}, "other settings (EPOCHS 3 -> 4)")):
+        with DriveMeter(world.drive) as meter:
+            pass_bert(world, "realism", "bert_realism", **settings)
+        said = capsys.readouterr().out
+        counted = f"{settings}: {meter.written * SCALE / GB:.3f} GB written, {meter.trashed * SCALE / GB:.3f} GB to Trash"
+        assert why in said and "to Drive's Trash" in said, said
+        assert meter.written * SCALE <= first["written"] + 1e6, counted
+        assert meter.trashed * SCALE == pytest.approx(first["trashed"] + export, rel=0.01), counted
+    with DriveMeter(world.drive) as meter:
+        pass_bert(world, "realism", "bert_realism", epochs=4)  # the settings of the last training, RETRAIN off
+    assert "already trained on this data with these settings" in capsys.readouterr().out
+    assert meter.written == meter.trashed == 0
 
 
 def test_the_meter_counts_replacements_deletions_and_appends(tmp_path):
