@@ -76,23 +76,29 @@ def differences(before: dict, now: dict) -> list[str]:
 
 @dataclass(frozen=True)
 class Found:
-    """What is on Drive at the export's place: its record (None if it has none) and its bytes (0: no export)."""
+    """What is on Drive: the export's record (None if it has none), its bytes (0: no export), and the
+    bytes of a training backup left by a training that did not finish (0: none)."""
 
     record: dict | None
     bytes: int
+    backup: int = 0
 
 
-def look(export_dir: Path) -> Found:
-    """The export at `export_dir` and its record, read only."""
+def _bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
+
+
+def look(export_dir: Path, backup_dir: Path | None = None) -> Found:
+    """The export at `export_dir` and its record, and the training backup in `backup_dir`; read only."""
     export_dir = Path(export_dir)
+    backup = _bytes(Path(backup_dir)) if backup_dir is not None else 0
     if not (export_dir / "saved_model.pb").is_file():
-        return Found(None, 0)
-    size = sum(p.stat().st_size for p in export_dir.rglob("*") if p.is_file())
+        return Found(None, 0, backup)
     try:
         record = json.loads((export_dir / RECORD).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         record = None
-    return Found(record if isinstance(record, dict) else None, size)
+    return Found(record if isinstance(record, dict) else None, _bytes(export_dir), backup)
 
 
 @dataclass(frozen=True)
@@ -124,9 +130,12 @@ def decide(found: Found, now: dict, retrain: bool, shown: str) -> Decision:
     if retrain:
         return Decision(True, f"RETRAIN=True: training again, on the same data and settings as {shown} "
                               f"({trained_on(found.record)}); {replaced}.")
+    left = (f"\nA training that did not finish left a backup on Drive ({human(found.backup)}): RETRAIN=True resumes it "
+            "if it is of this data and these settings; else delete its folder in models/bert_backup/ (nothing else removes it)."
+            if found.backup else "")
     return Decision(False, f"{shown} is already trained on this data with these settings ({trained_on(found.record)}): "
                            f"loaded, not trained again. Set RETRAIN=True to train again: {replaced}.\n"
-                           "Drive plan: nothing to write (no training, no backup, no export).")
+                           f"Drive plan: nothing to write (no training, no backup, no export).{left}")
 
 
 def record(now: dict, history, prepared: dict, finished: str | None = None) -> dict:

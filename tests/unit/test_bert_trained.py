@@ -60,6 +60,9 @@ def test_the_decision_is_a_plain_function_of_the_export_the_fingerprint_and_retr
     assert "Set RETRAIN=True to train again" in same.says and "438.0 MB to Drive's Trash" in same.says
     assert "Drive plan: nothing to write" in same.says
 
+    left = trained.decide(trained.Found(record_of(now), 438_000_000, backup=438_000_000), now, False, "x")
+    assert not left.train and "did not finish left a backup on Drive (438.0 MB): RETRAIN=True resumes it" in left.says
+
     asked = trained.decide(trained.Found(record_of(now), 438_000_000), now, True, "models/bert_realism/")
     assert asked.train and asked.says.startswith("RETRAIN=True: training again")
 
@@ -74,6 +77,9 @@ def test_the_decision_is_a_plain_function_of_the_export_the_fingerprint_and_retr
 
 def test_look_reads_the_export_and_its_record_and_tells_a_missing_or_unreadable_one(tmp_path):
     assert trained.look(tmp_path / "none") == trained.Found(None, 0)
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "backup" / "weights.npz").write_bytes(b"w" * 7)
+    assert trained.look(tmp_path / "none", tmp_path / "backup") == trained.Found(None, 0, 7)
     export = tmp_path / "bert_realism"
     (export / "variables").mkdir(parents=True)
     (export / "saved_model.pb").write_bytes(b"x" * 10)

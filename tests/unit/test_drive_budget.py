@@ -18,6 +18,7 @@ is made; a T4 estimate for ~40k pairs is 15-20 minutes). Sizes: 124M float32 wei
 (exact), BERT base 109.5M weights = 438 MB (exact); CSV sizes from the row counts of the defaults
 (stated beside each below).
 """
+import shutil
 import sys
 import types
 from pathlib import Path
@@ -160,11 +161,15 @@ class Weights:
     def numpy(self):
         return self.array
 
+    def assign(self, value):  # a resume from Drive's backup
+        self.array = np.asarray(value)
 
-def pass_bert(w, model: str, export_key: str, **settings):
+
+def pass_bert(w, model: str, export_key: str, lost_in: int = 0, **settings):
     """As 04/05 do: the export on Drive is loaded when it was trained on this data with these settings
     (RETRAIN off), else 3 epochs (the default), each BERT_EPOCH_MINUTES long, backed up as 04/05 do,
-    then the export with its record. `settings`: TrainingConfig fields changed from the defaults."""
+    then the export with its record. `settings`: TrainingConfig fields changed from the defaults;
+    `lost_in`: the runtime is lost during that epoch (its disk with it)."""
     from helpers.bert import classifier as bc
     from helpers.bert import trained
     from helpers.bert.config import TrainingConfig
@@ -174,17 +179,20 @@ def pass_bert(w, model: str, export_key: str, **settings):
     rows = np.arange(40_000 * 16, dtype=np.int32).reshape(40_000, 16) % 30_522  # ~40k tokenized pairs (cut short)
     data = ({"input_word_ids": rows, "input_mask": np.ones_like(rows), "input_type_ids": np.zeros_like(rows)},
             rows[:, 0] % 2)
-    export_dir = w.paths.file(export_key)
+    export_dir, backup_dir = w.paths.file(export_key), w.paths.file("bert_backup", model=model)
     now = trained.fingerprint(data, config, 0, standin)
-    decision = trained.decide(trained.look(export_dir), now, config.retrain, export_key)
+    decision = trained.decide(trained.look(export_dir, backup_dir), now, config.retrain, export_key)
     print(decision.says)
     if not decision.train:
         return SCALE
-    backup = bc.Backup(w.local / "bert_backup" / model, w.paths.file("bert_backup", model=model))
-    backup.resume(standin, trained.key(now), config.epochs)
+    backup = bc.Backup(w.local / "bert_backup" / model, backup_dir)
+    start = backup.resume(standin, trained.key(now), config.epochs)
     due = drive_sync.Due(backup.minutes)
-    for epoch in range(1, config.epochs + 1):
+    for epoch in range(start + 1, config.epochs + 1):
         w.clock.t += BERT_EPOCH_MINUTES * 60
+        if epoch == lost_in:
+            shutil.rmtree(w.local / "bert_backup")
+            return SCALE
         backup.epoch_done(standin, epoch, config.epochs, due)
     backup.finish()
     history = types.SimpleNamespace(epoch=list(range(config.epochs)), history={"loss": [0.5] * config.epochs},
@@ -302,6 +310,31 @@ def test_04_trains_again_when_asked_or_when_a_setting_changed_and_trashes_only_t
         pass_bert(world, "realism", "bert_realism", epochs=4)  # the settings of the last training, RETRAIN off
     assert "already trained on this data with these settings" in capsys.readouterr().out
     assert meter.written == meter.trashed == 0
+
+
+def test_a_retrain_cut_short_then_resumed_costs_what_one_retrain_costs(world, capsys):
+    """RETRAIN=True, the runtime lost in epoch 3 (after epoch 1's weights went to Drive): a rerun with
+    RETRAIN off loads the old export, writes nothing and says a backup was left; with RETRAIN on it
+    resumes from epoch 2 and makes no second copy. Both sessions together: what one retrain costs."""
+    pass_01(world)
+    with DriveMeter(world.drive) as meter:
+        pass_bert(world, "realism", "bert_realism")
+    first = {"written": meter.written * SCALE, "trashed": meter.trashed * SCALE}
+    export = folder_bytes(world.drive / "models" / "bert_realism", scaled=True)
+    with DriveMeter(world.drive) as cut:
+        pass_bert(world, "realism", "bert_realism", lost_in=3, retrain=True)
+    capsys.readouterr()
+    with DriveMeter(world.drive) as off:
+        pass_bert(world, "realism", "bert_realism")
+    said = capsys.readouterr().out
+    assert "already trained" in said and "did not finish left a backup on Drive (" in said, said
+    assert off.written == off.trashed == 0
+    with DriveMeter(world.drive) as resumed:
+        pass_bert(world, "realism", "bert_realism", retrain=True)
+    assert "Resuming from epoch 2 of 3: the backup on Drive" in capsys.readouterr().out
+    written, trashed = (cut.written + resumed.written) * SCALE, (cut.trashed + resumed.trashed) * SCALE
+    assert written <= first["written"] + 1e6 and trashed == pytest.approx(first["trashed"] + export, rel=0.01)
+    assert not (world.drive / "models" / "bert_backup" / "realism").exists()
 
 
 def test_the_meter_counts_replacements_deletions_and_appends(tmp_path):
