@@ -3,11 +3,11 @@ the fingerprint, the decision, the record written inside the export, and loading
 import json
 import types
 
-import helpers  # noqa: F401 - sets TF_USE_LEGACY_KERAS before TensorFlow loads
 import numpy as np
 import pandas as pd
 import pytest
 
+import helpers  # noqa: F401 - sets TF_USE_LEGACY_KERAS before TensorFlow loads
 from helpers.bert import classifier as bc
 from helpers.bert import trained
 from helpers.bert.config import TrainingConfig
