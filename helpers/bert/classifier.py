@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from helpers.bert import trained
 from helpers.core.files import atomic_folder
 from helpers.core.reddit_terms import DEFAULT_RATING_EDGES, bin_labels
 
@@ -350,9 +351,7 @@ def train(model, data: tuple, config, *, seed: int = 0, validation: tuple | None
     steps_per_epoch = int(np.ceil(len(labels) / batch_size))
     start = 0
     if backup is not None:
-        key = _backup_key(model, features, labels, epochs, batch_size, learning_rate, warmup_fraction,
-                          weight_decay, class_weight, seed)
-        start = backup.resume(model, key, epochs)
+        start = backup.resume(model, trained.key(trained.fingerprint((features, labels), config, seed, model)), epochs)
     offset = start * steps_per_epoch if backup is not None and backup.resumed_from == DRIVE else 0
     optimizer = tf.keras.optimizers.AdamW(
         learning_rate=warmup_decay(learning_rate, epochs * steps_per_epoch, warmup_fraction, offset),
@@ -529,20 +528,6 @@ def weights_bytes(model) -> int:
     return 4 * int(sum(np.prod(v.shape) for v in model.weights))
 
 
-def _backup_key(model, features: dict, labels, *settings) -> str:
-    """A fingerprint of what training depends on: the rows, the labels, the settings and the
-    classifier's variable shapes (not names: Keras numbers layers per process)."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for name in INPUT_NAMES:
-        digest.update(np.ascontiguousarray(features[name]).tobytes())
-    digest.update(np.ascontiguousarray(labels).tobytes())
-    digest.update(repr(settings).encode())
-    digest.update(repr([tuple(v.shape) for v in model.weights]).encode())
-    return digest.hexdigest()
-
-
 def predict_proba(model, features: dict, batch_size: int = 64) -> np.ndarray:
     """Class probabilities of an in-memory (logit-output) classifier, in the rows' order (batches
     are formed by length)."""
@@ -557,10 +542,11 @@ def predict_proba(model, features: dict, batch_size: int = 64) -> np.ndarray:
 
 # --- export and load -------------------------------------------------------------------------
 
-def export(model, tokenizer: PairTokenizer, labels, path: Path | str) -> Path:
+def export(model, tokenizer: PairTokenizer, labels, path: Path | str, record: dict | None = None) -> Path:
     """Save the classifier as a SavedModel carrying what is needed to use it: the vocab file
     (asset), `do_lower_case`, `max_seq_length`, the `labels`, and `predict(inputs) -> probabilities`
-    (also the serving signature). Written beside `path`, then swapped in."""
+    (also the serving signature). Written beside `path`, then swapped in, with `record` (what it
+    was trained on, see `trained.record`) inside: the export and its record are replaced as one."""
     import tensorflow as tf
 
     path = Path(path)
@@ -576,6 +562,8 @@ def export(model, tokenizer: PairTokenizer, labels, path: Path | str) -> Path:
                                  input_signature=[spec])
     with atomic_folder(path) as tmp:
         tf.saved_model.save(module, str(tmp), signatures={"serving_default": module.predict})
+        if record is not None:
+            trained.write(tmp, record)
     return path
 
 

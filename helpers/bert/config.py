@@ -28,6 +28,8 @@ class TrainingConfig(StageConfig):
     train_rows: int = setting("0: every training row; N: a seeded N of them (a quick trial)", default=0)
     test_fraction: float = setting("share of the rows held out for testing, as whole threads", default=0.2)
     threshold: float = setting("04: prob_real at or above which a reply counts as real in the metrics", default=0.5)
+    retrain: bool = setting("train even when the export on Drive was trained on this data with these settings "
+                            "(False: load it, see docs/drive.md)", default=False)
 
 
 @dataclass(frozen=True)

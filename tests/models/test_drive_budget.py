@@ -18,6 +18,7 @@ is made; a T4 estimate for ~40k pairs is 15-20 minutes). Sizes: 124M float32 wei
 (exact), BERT base 109.5M weights = 438 MB (exact); CSV sizes from the row counts of the defaults
 (stated beside each below).
 """
+import shutil
 import sys
 import types
 from pathlib import Path
@@ -116,7 +117,7 @@ def _write(path: Path, size: int) -> None:
         tmp.write_bytes(b"x" * size)
 
 
-OUTPUTS = ("prepared", "models/bert_realism", "models/bert_upvotes", "runs/2026-12-06")  # replaced by a second pass
+OUTPUTS = ("prepared", "runs/2026-12-06")  # tables a second pass writes again (the first pass's bytes bound its Trash)
 
 
 def pass_02(w):
@@ -160,23 +161,47 @@ class Weights:
     def numpy(self):
         return self.array
 
+    def assign(self, value):  # a resume from Drive's backup
+        self.array = np.asarray(value)
 
-def pass_bert(w, model: str, export_key: str):
-    """3 epochs (the default), each BERT_EPOCH_MINUTES long, backed up as 04/05 do; then the export."""
+
+def pass_bert(w, model: str, export_key: str, lost_in: int = 0, **settings):
+    """As 04/05 do: the export on Drive is loaded when it was trained on this data with these settings
+    (RETRAIN off), else 3 epochs (the default), each BERT_EPOCH_MINUTES long, backed up as 04/05 do,
+    then the export with its record. `settings`: TrainingConfig fields changed from the defaults;
+    `lost_in`: the runtime is lost during that epoch (its disk with it)."""
     from helpers.bert import classifier as bc
+    from helpers.bert import trained
+    from helpers.bert.config import TrainingConfig
 
+    config = TrainingConfig.for_profile("colab", **settings)
     standin = types.SimpleNamespace(weights=[Weights(BERT_WEIGHTS)])
-    backup = bc.Backup(w.local / "bert_backup" / model, w.paths.file("bert_backup", model=model))
-    backup.resume(standin, "key", 3)
+    rows = np.arange(40_000 * 16, dtype=np.int32).reshape(40_000, 16) % 30_522  # ~40k tokenized pairs (cut short)
+    data = ({"input_word_ids": rows, "input_mask": np.ones_like(rows), "input_type_ids": np.zeros_like(rows)},
+            rows[:, 0] % 2)
+    export_dir, backup_dir = w.paths.file(export_key), w.paths.file("bert_backup", model=model)
+    now = trained.fingerprint(data, config, 0, standin)
+    decision = trained.decide(trained.look(export_dir, backup_dir), now, config.retrain, export_key)
+    print(decision.says)
+    if not decision.train:
+        return SCALE
+    backup = bc.Backup(w.local / "bert_backup" / model, backup_dir)
+    start = backup.resume(standin, trained.key(now), config.epochs)
     due = drive_sync.Due(backup.minutes)
-    for epoch in range(1, 4):
+    for epoch in range(start + 1, config.epochs + 1):
         w.clock.t += BERT_EPOCH_MINUTES * 60
-        backup.epoch_done(standin, epoch, 3, due)
+        if epoch == lost_in:
+            shutil.rmtree(w.local / "bert_backup")
+            return SCALE
+        backup.epoch_done(standin, epoch, config.epochs, due)
     backup.finish()
-    with files.atomic_folder(w.paths.file(export_key)) as tmp:
+    history = types.SimpleNamespace(epoch=list(range(config.epochs)), history={"loss": [0.5] * config.epochs},
+                                    class_weight={0: 1.0, 1: 1.0})
+    with files.atomic_folder(export_dir) as tmp:
         blob(tmp / "variables" / "variables.data-00000-of-00001", BERT_WEIGHTS)
         blob(tmp / "saved_model.pb", 5_000_000)
         blob(tmp / "assets" / "vocab.txt", 231_508)
+        trained.write(tmp, trained.record(now, history, {"bert_real": {"run_id": "20261206T033000Z-abc123"}}))
     return SCALE
 
 
@@ -221,9 +246,13 @@ def folder_bytes(folder: Path, scaled: bool) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) * (SCALE if scaled else 1)
 
 
-def test_a_default_pass_fits_the_budget_and_a_second_pass_adds_no_more(world, capsys):
+@pytest.mark.parametrize("new_runtime", [False, True], ids=["same runtime", "new runtime"])
+def test_a_default_pass_fits_the_budget_and_a_second_pass_adds_no_more(world, capsys, new_runtime):
     first = one_pass(world)
     replaced = sum(folder_bytes(world.drive / o, o.startswith("models")) for o in OUTPUTS)
+    if new_runtime:  # another day: the runtime disk (checkpoints, working copies, backups) is gone
+        shutil.rmtree(world.local)
+        world.local.mkdir()
     second = one_pass(world)  # the whole series run again, as a person might
     with capsys.disabled():
         print("\nnotebook   first pass: written / to Trash (GB)   second pass: written / to Trash (GB)")
@@ -241,13 +270,75 @@ def test_a_default_pass_fits_the_budget_and_a_second_pass_adds_no_more(world, ca
     # 04/05: one weights-only backup at most (not 3 backups with optimizer state), deleted at the end
     for name in ("04", "05"):
         assert first[name]["trashed"] == pytest.approx(BERT_WEIGHTS, rel=0.01)
-    # A second pass adds no more than the first: nothing for 02 and 03's candidates, backups no
-    # more than before; what it trashes beyond that is the outputs it replaces (prepared CSVs,
-    # fakes, the two exports, 07's tables), measured on Drive before it started.
-    assert second["02"]["written"] == second["02"]["trashed"] == 0
+    # A second pass (same data, same settings) adds no more than the first, in all and notebook by
+    # notebook: 02 and the candidates are complete, 04 and 05 find their exports trained on this data
+    # with these settings and neither train nor write; what remains is the small tables 01, 03 and
+    # 07 write again (prepared CSVs, fakes, scores), less than the first pass's.
+    counted = per_notebook(first, second)
+    assert total(second, "written") <= total(first, "written"), counted
+    assert total(second, "trashed") <= total(first, "trashed"), counted
     for name in first:
-        assert second[name]["written"] <= first[name]["written"] + 1e6, name
-    assert total(second, "trashed") <= total(first, "trashed") + replaced + 1e6
+        assert second[name]["written"] <= first[name]["written"], f"{name} writes more the second time:\n{counted}"
+    for name in ("02", "04", "05"):
+        assert second[name]["written"] == second[name]["trashed"] == 0, f"{name} on the second pass:\n{counted}"
+    assert total(second, "trashed") <= replaced, counted  # no more than the small tables it replaces
+
+
+def per_notebook(first: dict, second: dict) -> str:
+    """What was counted, notebook by notebook, for an assertion's message."""
+    return "\n".join(f"{name}: first pass {first[name]['written'] / GB:.3f} GB written, {first[name]['trashed'] / GB:.3f} GB "
+                     f"to Trash; second {second[name]['written'] / GB:.3f} / {second[name]['trashed'] / GB:.3f}"
+                     for name in first)
+
+
+def test_04_trains_again_when_asked_or_when_a_setting_changed_and_trashes_only_the_export_it_replaces(world, capsys):
+    """RETRAIN=True, or another EPOCHS, on a Drive holding 04's export: 04 trains again, says why, and
+    costs what a first run costs plus the old export going to Trash once (nothing deleted up front,
+    no second copy); a rerun after that, with RETRAIN off, writes nothing."""
+    pass_01(world)
+    with DriveMeter(world.drive) as meter:
+        pass_bert(world, "realism", "bert_realism")
+    first = {"written": meter.written * SCALE, "trashed": meter.trashed * SCALE}
+    export = folder_bytes(world.drive / "models" / "bert_realism", scaled=True)
+    capsys.readouterr()
+    for settings, why in (({"retrain": True}, "RETRAIN=True: training again, on the same data and settings"),
+                          ({"epochs": 4}, "other settings (EPOCHS 3 -> 4)")):
+        with DriveMeter(world.drive) as meter:
+            pass_bert(world, "realism", "bert_realism", **settings)
+        said = capsys.readouterr().out
+        counted = f"{settings}: {meter.written * SCALE / GB:.3f} GB written, {meter.trashed * SCALE / GB:.3f} GB to Trash"
+        assert why in said and "to Drive's Trash" in said, said
+        assert meter.written * SCALE <= first["written"] + 1e6, counted
+        assert meter.trashed * SCALE == pytest.approx(first["trashed"] + export, rel=0.01), counted
+    with DriveMeter(world.drive) as meter:
+        pass_bert(world, "realism", "bert_realism", epochs=4)  # the settings of the last training, RETRAIN off
+    assert "already trained on this data with these settings" in capsys.readouterr().out
+    assert meter.written == meter.trashed == 0
+
+
+def test_a_retrain_cut_short_then_resumed_costs_what_one_retrain_costs(world, capsys):
+    """RETRAIN=True, the runtime lost in epoch 3 (after epoch 1's weights went to Drive): a rerun with
+    RETRAIN off loads the old export, writes nothing and says a backup was left; with RETRAIN on it
+    resumes from epoch 2 and makes no second copy. Both sessions together: what one retrain costs."""
+    pass_01(world)
+    with DriveMeter(world.drive) as meter:
+        pass_bert(world, "realism", "bert_realism")
+    first = {"written": meter.written * SCALE, "trashed": meter.trashed * SCALE}
+    export = folder_bytes(world.drive / "models" / "bert_realism", scaled=True)
+    with DriveMeter(world.drive) as cut:
+        pass_bert(world, "realism", "bert_realism", lost_in=3, retrain=True)
+    capsys.readouterr()
+    with DriveMeter(world.drive) as off:
+        pass_bert(world, "realism", "bert_realism")
+    said = capsys.readouterr().out
+    assert "already trained" in said and "did not finish left a backup on Drive (" in said, said
+    assert off.written == off.trashed == 0
+    with DriveMeter(world.drive) as resumed:
+        pass_bert(world, "realism", "bert_realism", retrain=True)
+    assert "Resuming from epoch 2 of 3: the backup on Drive" in capsys.readouterr().out
+    written, trashed = (cut.written + resumed.written) * SCALE, (cut.trashed + resumed.trashed) * SCALE
+    assert written <= first["written"] + 1e6 and trashed == pytest.approx(first["trashed"] + export, rel=0.01)
+    assert not (world.drive / "models" / "bert_backup" / "realism").exists()
 
 
 def test_the_meter_counts_replacements_deletions_and_appends(tmp_path):
