@@ -27,7 +27,6 @@ DOUBLE_STAR = {
     "helpers/live/feedback/config.py:for_profile": "FeedbackConfig's fields, checked (StageConfig.for_profile)",
     "helpers/live/ledger.py:append": "the ledger entry's own values (data written into the line)",
     "helpers/live/posting.py:move": "the ledger entry's own values, passed to Ledger.append",
-    "helpers/live/review.py:proposals": "model identifiers written as columns of the review table",
     "helpers/models/tiny_bert.py:__init__": "Keras Layer keyword arguments (name, dtype, ...)",
     "helpers/models/tiny_bert.py:PositionEmbedding": "a Keras layer factory: the layer's arguments",
     "helpers/models/tiny_bert.py:AttentionMask": "a Keras layer factory: the layer's arguments",
