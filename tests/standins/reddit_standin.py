@@ -359,7 +359,8 @@ class StandIn:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # a short poll: `shutdown` waits up to one poll interval (0.5 s by default, at every test's end)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     def close(self) -> None:
@@ -440,5 +441,8 @@ def live(server, monkeypatch, tmp_path):
     from helpers.core import credentials
 
     use_standin(monkeypatch, tmp_path / "config", server)
+    # prawcore waits 2-4 s before retrying a 5xx or a dropped connection: keep its retries, drop the wait
+    import prawcore.sessions
+    monkeypatch.setattr(prawcore.sessions.FiniteRetryStrategy, "_sleep_seconds", lambda self: 0 if self.retries < 2 else None)
     yield server
     credentials.forget_secrets()
