@@ -70,11 +70,11 @@ class LegacyEngine(ReplyEngine):
         _, _, _, self._tokens, _, self._done, self._length = tf.while_loop(
             cond, body, loop_vars, shape_invariants=shapes, parallel_iterations=1)
 
-    def _run(self, comments, keys, n, *, temperature, top_k, top_p):
+    def _run(self, comments, keys, n, chain):
         results = []
         for comment, key in zip(comments, keys):  # one comment per run
             ids, trimmed = self.prompt_ids(comment)
-            feed = {self._prompt: [ids], self._n: n, self._temperature: temperature, self._top_k: top_k,
+            feed = {self._prompt: [ids], self._n: n, self._temperature: chain.temperature, self._top_k: chain.top_k,
                     self._max_len: self.max_reply_tokens, self._seed: [self.seed, zlib.crc32(str(key).encode())]}
             tokens, done, length = self.sess.run((self._tokens, self._done, self._length), feed)
             self.stats.update(comments=1, trimmed=int(trimmed), candidates=n, steps=int(tokens.shape[1]), runs=1)

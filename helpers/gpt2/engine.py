@@ -162,8 +162,8 @@ class ReplyEngine:
 
         def sample_step(i, cache, progress):
             logits = dec.step(tf, weights, hp, progress.token, start_pos + i, cache, prompts)
-            logits = sampling.process(tf, logits, self._temperature, self._top_k, self._top_p)
-            return self._advance(tf, i, sampling.draw(tf, logits, self._seed, i, self._n), progress)
+            token = sampling.choose(tf, logits, self._temperature, self._top_k, self._top_p, self._seed, i, self._n)
+            return self._advance(tf, i, token, progress)
 
         def going(i, progress):
             return (i < self._max_len) & ~tf.reduce_all(progress.done)
@@ -237,21 +237,25 @@ class ReplyEngine:
         return Reply(text, int(length))
 
     # -- generation ------------------------------------------------------------------------------
-    def generate(self, comments, n: int, temperature: float = 0.7, top_k: int = 40, top_p: float = 0.0,
-                 *, keys=None, progress: bool = False, comments_per_run: int | None = None) -> list[list[Reply]]:
+    def generate(self, comments, n: int, sampling=None, *, keys=None, progress: bool = False,
+                 comments_per_run: int | None = None) -> list[list[Reply]]:
         """`n` candidate replies to each comment (those that ended; fewer when some never did,
-        unless the engine keeps unfinished ones).
+        unless the engine keeps unfinished ones). `sampling`: the chain's temperature, top_k and
+        top_p (a `sampling.Chain` or a `SamplingConfig`; None: `Chain()`, 0.7, 40 and off).
 
         `comments_per_run` comments (the engine's default unless given) are sampled together in
         one run of the sampling loop: a run ends when all its candidates ended, or at
         max_reply_tokens. Sampling is seeded per comment from the engine's seed and the comment's
         key (its text unless `keys` are given), so a comment gets the same candidates in any run,
         any order and any company."""
+        from helpers.gpt2.sampling import Chain
+
         if isinstance(comments, str):
             raise TypeError("generate() takes a list of comments; wrap a single comment in a list")
-        if n < 1 or temperature <= 0 or top_k < 0 or not 0.0 <= top_p < 1.0:
-            raise ValueError(f"need n >= 1, temperature > 0, top_k >= 0, 0 <= top_p < 1; "
-                             f"got n={n}, temperature={temperature}, top_k={top_k}, top_p={top_p}")
+        chain = Chain() if sampling is None else Chain(sampling.temperature, sampling.top_k, sampling.top_p)
+        if n < 1 or chain.temperature <= 0 or chain.top_k < 0 or not 0.0 <= chain.top_p < 1.0:
+            raise ValueError(f"need n >= 1, temperature > 0, top_k >= 0, 0 <= top_p < 1; got n={n}, "
+                             f"temperature={chain.temperature}, top_k={chain.top_k}, top_p={chain.top_p}")
         per_run = self.comments_per_run if comments_per_run is None else int(comments_per_run)
         if per_run < 1:
             raise ValueError(f"comments_per_run must be at least 1, got {comments_per_run}")
@@ -264,16 +268,15 @@ class ReplyEngine:
         results = []
         with tqdm(desc="comments", unit="comment", total=len(comments), disable=not progress) as bar:
             for at in range(0, len(comments), per_run):
-                results += self._run(comments[at:at + per_run], keys[at:at + per_run], n,
-                                     temperature=temperature, top_k=top_k, top_p=top_p)
+                results += self._run(comments[at:at + per_run], keys[at:at + per_run], n, chain)
                 bar.update(len(comments[at:at + per_run]))
         return results
 
-    def _run(self, comments, keys, n, *, temperature, top_k, top_p) -> list[list[Reply]]:
-        """One run of the sampling loop for a few comments together."""
+    def _run(self, comments, keys, n, chain) -> list[list[Reply]]:
+        """One run of the sampling loop for a few comments together, `chain` a `sampling.Chain`."""
         prompts, trimmed = zip(*(self.prompt_ids(c) for c in comments))
         feed = self._feed(prompts, keys, n)
-        feed.update({self._temperature: temperature, self._top_k: top_k, self._top_p: top_p})
+        feed.update({self._temperature: chain.temperature, self._top_k: chain.top_k, self._top_p: chain.top_p})
         tokens, done, length = self.sess.run((self._tokens, self._done, self._length), feed)
         self.stats.update(comments=len(comments), trimmed=sum(trimmed), candidates=n * len(comments),
                           steps=int(tokens.shape[1]), runs=1)
