@@ -99,7 +99,8 @@ def fixed_step(tf, w, hp, tokens, positions, t, cache, prompts):
     by_row = lambda a: tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [N, H, -1])
     new_cache = []
 
-    def attend(i, q, k, v):
+    def attend(i, c):
+        q, k, v = tf.split(c, 3, axis=-1)
         q = tf.reshape(q, [N, H, D]) * (1.0 / math.sqrt(D))
         kc = tf.tensor_scatter_nd_update(cache[i][0], key_at, tf.reshape(k, [N, H, D]))
         vc = tf.tensor_scatter_nd_update(cache[i][1], value_at, tf.reshape(v, [N, H, D]))

@@ -156,7 +156,8 @@ class ReplyEngine:
         weights["wte_t"] = tf.transpose(weights["wte"])
         # The prompts run once; their keys/values stay [B, ...] and the n candidates of each share them.
         prompts = dec.prompt_pass(tf, weights, hp, self._prompt, self._prompt_len, self._n)
-        rows = tf.shape(self._prompt_len)[0] * self._n  # candidate j of prompt i is row i * n + j
+        count = tf.shape(self._prompt_len)[0]
+        rows = count * self._n  # candidate j of prompt i is row i * n + j
         start_pos = tf.repeat(self._prompt_len, self._n)
         n_end = len(self.end_ids)
 
@@ -177,7 +178,7 @@ class ReplyEngine:
 
             _, i, block, progress = tf.while_loop(
                 lambda j, i, block, progress: (j < dec.BLOCK) & going(i, progress), body,
-                [tf.constant(0), i, dec.Cache.empty(tf, hp, rows), progress],
+                [tf.constant(0), i, dec.Cache.empty(tf, hp, count, self._n), progress],
                 shape_invariants=[tf.TensorShape([]), tf.TensorShape([]), dec.Cache.shapes(tf, hp), Progress.shapes(tf, n_end)],
                 parallel_iterations=1)
             return i, dec.Cache(past, block).joined(tf), progress
@@ -186,7 +187,7 @@ class ReplyEngine:
                          window=tf.fill([rows, n_end], -1), done=tf.zeros([rows], tf.bool), length=tf.fill([rows], -1))
         _, _, end = tf.while_loop(
             lambda i, past, progress: going(i, progress), one_block,
-            [tf.constant(0), dec.Cache.empty(tf, hp, rows), start],
+            [tf.constant(0), dec.Cache.empty(tf, hp, count, self._n), start],
             shape_invariants=[tf.TensorShape([]), dec.Cache.shapes(tf, hp), Progress.shapes(tf, n_end)],
             parallel_iterations=1)
         self._tokens, self._done, self._length = end.out, end.done, end.length

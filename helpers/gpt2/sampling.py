@@ -64,44 +64,35 @@ def choose(tf, logits, temperature_value, k, p, seeds, step, n):
     """The chain, then the draw: one token per row of `logits` [B * n, vocab], rows b * n ..
     b * n + n - 1 from the stream of `seeds[b]` at `step` (as `draw`).
 
-    When top-k alone limits the tokens (k > 0, top-p off), each prompt's draw reads only its
-    rows' k likeliest tokens (and up to SLACK more tied with the k-th), put back in vocabulary
-    order, rather than all 50,257 logits: the same distribution (the tokens top-k masks have
-    weight 0 either way), without the sampler's pass over every logit in double precision. A
-    prompt with more ties than that, top-p or top_k=0 take the full chain. Each prompt decides
-    for itself, so its candidates never depend on the prompts sampled beside it."""
-    scaled = temperature(tf, logits, temperature_value)
+    When top-k alone limits the tokens (k > 0, top-p off), a prompt's draw reads only its rows'
+    k likeliest tokens (and up to SLACK more tied with the k-th), put back in vocabulary order,
+    rather than all 50,257 logits: the same distribution (the tokens top-k masks have weight 0
+    either way), without the sampler's pass over every logit in double precision and the
+    full-size mask. A prompt with more ties than that takes the full chain, as do top-p and
+    top_k=0. Each prompt decides for itself, so its candidates never depend on the prompts
+    sampled beside it."""
     k = tf.convert_to_tensor(k, tf.int32)
     p = tf.convert_to_tensor(p, tf.float32)
 
     def full():
-        return draw(tf, top_p(tf, top_k(tf, scaled, k), p), seeds, step, n)
+        return draw(tf, process(tf, logits, temperature_value, k, p), seeds, step, n)
 
-    def short():
-        return _each_prompt(tf, scaled, seeds, step, n, lambda rows, seed: _top_k_draw(tf, rows, k, seed))
+    def short():  # temperature > 0 keeps the order: the top of the logits is the top of the scaled logits
+        vocab = tf.shape(logits)[-1]
+        wide = tf.minimum(k + SLACK, vocab)
+        top = tf.math.top_k(logits, k=wide)  # the likeliest first, every row at once
+        scaled_top = temperature(tf, top.values, temperature_value)  # the same floats as the chain's
+        kth = scaled_top[:, tf.minimum(k, vocab) - 1:][:, :1]  # as `top_k`'s own k-th value
+        row_fits = (wide >= vocab) | (scaled_top[:, -1] < kth[:, 0])  # no tie left outside the top
+        fits = tf.reduce_all(tf.reshape(row_fits, [-1, n]), axis=1)  # [B]: per prompt
+        ids = tf.sort(top.indices, axis=1)  # back to vocabulary order
+        values = temperature(tf, tf.gather(logits, ids, batch_dims=1), temperature_value)
+        at = draw(tf, tf.where(values < kth, NEG, values), seeds, step, n)
+        among_top = tf.gather(ids, tf.minimum(at, wide - 1)[:, tf.newaxis], batch_dims=1)[:, 0]
+        return tf.cond(tf.reduce_all(fits), lambda: among_top,
+                       lambda: tf.where(tf.repeat(fits, n), among_top, full()))
 
     return tf.cond((k > 0) & ~(p > 0.0), short, full)
-
-
-def _top_k_draw(tf, rows, k, seed):
-    """One token per row of one prompt's `rows` [n, vocab] among its top `k` (k > 0)."""
-    vocab = tf.shape(rows)[-1]
-    wide = tf.minimum(k + SLACK, vocab)
-    top = tf.math.top_k(rows, k=wide)  # the likeliest first
-    kth = top.values[:, tf.minimum(k, vocab) - 1:][:, :1]  # as `top_k`'s own k-th value
-    fits = (wide >= vocab) | tf.reduce_all(top.values[:, -1:] < kth)  # no tie left outside
-
-    def among_top():
-        order = tf.argsort(top.indices, axis=1, stable=True)  # back to vocabulary order
-        ids = tf.gather(top.indices, order, batch_dims=1)
-        values = tf.gather(top.values, order, batch_dims=1)
-        at = tf.random.stateless_categorical(tf.where(values < kth, NEG, values), 1, seed=seed, dtype=tf.int32)
-        return tf.gather(ids, tf.minimum(at, wide - 1), batch_dims=1)[:, 0]
-
-    def among_all():
-        return tf.random.stateless_categorical(tf.where(rows < kth, NEG, rows), 1, seed=seed, dtype=tf.int32)[:, 0]
-
-    return tf.cond(fits, among_top, among_all)
 
 
 def _each_prompt(tf, logits, seeds, step, n, pick):

@@ -309,17 +309,19 @@ def test_cache_holds_only_the_positions_written():
     class HP:
         n_head, n_embd, n_layer = 2, 8, 1
 
-    rows, heads, dim = 3, 2, 4
-    cache = dec.Cache(dec.Cache.empty(tf, HP, rows), dec.Cache.empty(tf, HP, rows))
-    steps = [(np.full([rows, heads, dim], t, np.float32), np.full([rows, heads, dim], -t, np.float32)) for t in range(5)]
+    prompts, n, heads, dim = 2, 3, 2, 4
+    empty = lambda: dec.Cache.empty(tf, HP, prompts, n)
+    cache = dec.Cache(empty(), empty())
+    steps = [(np.full([prompts, heads, n, dim], t, np.float32), np.full([prompts, heads, n, dim], -t, np.float32))
+             for t in range(5)]
     for t, (k, v) in enumerate(steps[:3]):
         (pk, pv), (bk, bv) = cache.update(tf, 0, tf.constant(k), tf.constant(v))
-        assert pk.shape[-1] == 0 and bk.shape[-1] == t + 1 and bv.shape[2] == t + 1  # nothing beyond what exists
-    cache = dec.Cache(cache.joined(tf), dec.Cache.empty(tf, HP, rows))  # a full block joins the positions before
+        assert pk.shape[-1] == 0 and bk.shape[-1] == t + 1 and bv.shape[3] == t + 1  # nothing beyond what exists
+    cache = dec.Cache(cache.joined(tf), empty())  # a full block joins the positions before
     (pk, pv), (bk, bv) = cache.update(tf, 0, *map(tf.constant, steps[3]))
     assert pk.shape[-1] == 3 and bk.shape[-1] == 1
-    assert pk.numpy()[0, 0, 0].tolist() == [0, 1, 2] and bk.numpy()[0, 0, 0].tolist() == [3]  # keys [N, H, D, T]
-    assert pv.numpy()[0, 0, :, 0].tolist() == [0, -1, -2]  # values [N, H, T, D]
+    assert pk.numpy()[0, 0, 0, 0].tolist() == [0, 1, 2] and bk.numpy()[0, 0, 0, 0].tolist() == [3]  # keys [B, H, n, D, T]
+    assert pv.numpy()[0, 0, 0, :, 0].tolist() == [0, -1, -2]  # values [B, H, n, T, D]
 
 
 def test_short_draw_samples_the_full_chains_distribution():
