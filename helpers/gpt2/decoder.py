@@ -176,10 +176,14 @@ def step(tf, w, hp, tokens, positions, cache: Cache, prompts: Prompts):
         sk, sv = prompts.cache[i]
         sizes = tf.stack([tf.shape(sv)[2], tf.shape(pv)[3], tf.shape(bv)[3]])  # prompt, past, block
         shared = tf.matmul(q, sk) + prompts.bias  # [B, H, n, L]: a prompt's candidates in one matmul
-        q1 = q[..., tf.newaxis, :]  # [B, H, n, 1, D]
-        own = [tf.squeeze(tf.matmul(q1, keys), -2) for keys in (pk, bk)]  # [B, H, n, P], [B, H, n, J]
+        # A candidate's own positions: a batch of [1, D] x [D, T] matmuls, one per (prompt, head,
+        # candidate), flattened to one batch dimension (a 3-D batched matmul runs faster than a 5-D one).
+        flat = lambda t: tf.reshape(t, tf.concat([[-1], tf.shape(t)[3:]], 0))
+        q1 = tf.reshape(q, [-1, 1, D])
+        own = [tf.reshape(tf.matmul(q1, flat(keys)), [B, H, n, -1]) for keys in (pk, bk)]  # [B, H, n, P], [B, H, n, J]
         p_shared, p_past, p_block = tf.split(tf.nn.softmax(tf.concat([shared, *own], axis=-1)), sizes, axis=-1, num=3)
-        mine = lambda p_own, values: tf.squeeze(tf.matmul(p_own[..., tf.newaxis, :], values), -2)
+        mine = lambda p_own, values: tf.reshape(tf.matmul(tf.reshape(p_own, [-1, 1, tf.shape(p_own)[3]]), flat(values)),
+                                                [B, H, n, D])
         a = tf.matmul(p_shared, sv) + (mine(p_past, pv) + mine(p_block, bv))
         return tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [N, E])
 
