@@ -148,6 +148,7 @@ class FixedCacheEngine(ReplyEngine):
         _, _, end = tf.while_loop(
             lambda i, cache, progress: (i < self._max_len) & ~tf.reduce_all(progress.done), body,
             [tf.constant(0), empty, start],
-            shape_invariants=[tf.TensorShape([]), dec.Cache.shapes(tf, hp), Progress.shapes(tf, n_end)],
+            shape_invariants=[tf.TensorShape([]), [(tf.TensorShape([None, H, D, None]), tf.TensorShape([None, H, None, D]))] * hp.n_layer,
+                              Progress.shapes(tf, n_end)],
             parallel_iterations=1)
         self._tokens, self._done, self._length = end.out, end.done, end.length
