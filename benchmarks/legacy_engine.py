@@ -14,7 +14,8 @@ import zlib
 
 from helpers.gpt2 import decoder as dec
 from helpers.gpt2 import sampling
-from helpers.gpt2.engine import Progress, ReplyEngine
+from helpers.gpt2.engine import ReplyEngine
+from helpers.gpt2.loops import Progress
 
 
 class LegacyEngine(ReplyEngine):
