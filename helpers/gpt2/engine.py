@@ -83,7 +83,7 @@ class ReplyEngine(SamplingLoops):
         """`keep_unfinished`: keep candidates that reach `max_reply_tokens` without writing
         <|endoftext|> (cut there) instead of dropping them; for smoke runs with random weights.
         `comments_per_run`: comments sampled together in one run of the sampling loop (default of
-        `generate` and `generate_resumable`)."""
+        `generate`; `journal.generate_resumable` always runs this many)."""
         # gpt-2-simple's import turns graph mode on, for the process
         import tensorflow as tf
         from gpt_2_simple.src import encoder, model
