@@ -82,7 +82,7 @@ def engine_way(checkpoint_dir, run_name, comments, n, max_reply_tokens):
     with generation.ReplyEngine(checkpoint_dir, run_name, max_reply_tokens=max_reply_tokens) as engine:
         kept = 0
         for at in range(0, len(comments), 10):  # the engine's default comments per run within
-            kept += sum(map(len, engine.generate(comments[at:at + 10], n, temperature=0.7, top_k=40)))
+            kept += sum(map(len, engine.generate(comments[at:at + 10], n)))
             if at + 10 in (10, len(comments)) or at + 10 > len(comments):
                 memory[min(at + 10, len(comments))] = rss_mb()
         nodes = engine.node_count()
@@ -151,11 +151,11 @@ def settings_of_colab() -> dict:
     """The settings a colab run of 03/06 samples with: cap, candidates per comment, comments per run."""
     import inspect
 
-    from helpers.core.settings import PROFILES
+    from helpers.gpt2.sampling_config import SamplingConfig
 
-    colab = PROFILES["colab"]
+    colab = SamplingConfig.for_profile("colab")
     per_run = inspect.signature(generation.ReplyEngine.__init__).parameters["comments_per_run"].default
-    return {"cap": colab["gpt2_max_reply_tokens"], "candidates": colab["candidates_per_comment"], "per_run": per_run}
+    return {"cap": colab.max_reply_tokens, "candidates": colab.candidates_per_comment, "per_run": per_run}
 
 
 def real_replies(vocab_dir, fallback_enc):

@@ -14,7 +14,8 @@ import zlib
 
 from helpers.gpt2 import decoder as dec
 from helpers.gpt2 import sampling
-from helpers.gpt2.engine import Progress, ReplyEngine
+from helpers.gpt2.engine import ReplyEngine
+from helpers.gpt2.loops import Progress
 
 
 class LegacyEngine(ReplyEngine):
@@ -70,11 +71,11 @@ class LegacyEngine(ReplyEngine):
         _, _, _, self._tokens, _, self._done, self._length = tf.while_loop(
             cond, body, loop_vars, shape_invariants=shapes, parallel_iterations=1)
 
-    def _run(self, comments, keys, n, *, temperature, top_k, top_p):
+    def _run(self, comments, keys, n, chain):
         results = []
         for comment, key in zip(comments, keys):  # one comment per run
             ids, trimmed = self.prompt_ids(comment)
-            feed = {self._prompt: [ids], self._n: n, self._temperature: temperature, self._top_k: top_k,
+            feed = {self._prompt: [ids], self._n: n, self._temperature: chain.temperature, self._top_k: chain.top_k,
                     self._max_len: self.max_reply_tokens, self._seed: [self.seed, zlib.crc32(str(key).encode())]}
             tokens, done, length = self.sess.run((self._tokens, self._done, self._length), feed)
             self.stats.update(comments=1, trimmed=int(trimmed), candidates=n, steps=int(tokens.shape[1]), runs=1)
@@ -99,7 +100,8 @@ def fixed_step(tf, w, hp, tokens, positions, t, cache, prompts):
     by_row = lambda a: tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [N, H, -1])
     new_cache = []
 
-    def attend(i, q, k, v):
+    def attend(i, c):
+        q, k, v = tf.split(c, 3, axis=-1)
         q = tf.reshape(q, [N, H, D]) * (1.0 / math.sqrt(D))
         kc = tf.tensor_scatter_nd_update(cache[i][0], key_at, tf.reshape(k, [N, H, D]))
         vc = tf.tensor_scatter_nd_update(cache[i][1], value_at, tf.reshape(v, [N, H, D]))
@@ -147,6 +149,7 @@ class FixedCacheEngine(ReplyEngine):
         _, _, end = tf.while_loop(
             lambda i, cache, progress: (i < self._max_len) & ~tf.reduce_all(progress.done), body,
             [tf.constant(0), empty, start],
-            shape_invariants=[tf.TensorShape([]), dec.Cache.shapes(tf, hp), Progress.shapes(tf, n_end)],
+            shape_invariants=[tf.TensorShape([]), [(tf.TensorShape([None, H, D, None]), tf.TensorShape([None, H, None, D]))] * hp.n_layer,
+                              Progress.shapes(tf, n_end)],
             parallel_iterations=1)
         self._tokens, self._done, self._length = end.out, end.done, end.length

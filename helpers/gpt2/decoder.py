@@ -49,6 +49,8 @@ def _norm(tf, x, g, b, eps=1e-5):
 
 def _dense(tf, x, w, b):
     """gpt-2-simple's conv1d: x [..., nx] @ w[0] + b."""
+    if x.shape.rank == 2:  # the step's [N, nx]: no reshapes (about 20 small ops a layer fewer)
+        return tf.matmul(x, w[0]) + b
     shape = tf.shape(x)
     flat = tf.reshape(x, [-1, w.shape[1]])
     return tf.reshape(tf.matmul(flat, w[0]) + b, tf.concat([shape[:-1], [w.shape[2]]], 0))
@@ -60,11 +62,11 @@ def _gelu(tf, x):
 
 def block(tf, w, i, x, attend):
     """Transformer block `i` of gpt-2-simple's model on x [..., E]: x plus attention, then x plus
-    the MLP. `attend(i, q, k, v)` turns the block's queries, keys and values [..., E] into the
-    attention's output [..., E]: the prompt pass and the step differ only there."""
+    the MLP. `attend(i, c)` turns the block's queries, keys and values, side by side in c
+    [..., 3E], into the attention's output [..., E]: the prompt pass and the step differ only there."""
     p = f"h{i}/"
     c = _dense(tf, _norm(tf, x, w[p + "ln_1/g"], w[p + "ln_1/b"]), w[p + "attn/c_attn/w"], w[p + "attn/c_attn/b"])
-    x = x + _dense(tf, attend(i, *tf.split(c, 3, axis=-1)), w[p + "attn/c_proj/w"], w[p + "attn/c_proj/b"])
+    x = x + _dense(tf, attend(i, c), w[p + "attn/c_proj/w"], w[p + "attn/c_proj/b"])
     h = _gelu(tf, _dense(tf, _norm(tf, x, w[p + "ln_2/g"], w[p + "ln_2/b"]), w[p + "mlp/c_fc/w"], w[p + "mlp/c_fc/b"]))
     return x + _dense(tf, h, w[p + "mlp/c_proj/w"], w[p + "mlp/c_proj/b"])
 
@@ -100,8 +102,8 @@ def prompt_pass(tf, w, hp, tokens, lengths, n) -> Prompts:
     heads = lambda t: tf.transpose(tf.reshape(t, [B, L, H, D]), [0, 2, 1, 3])
     cache = []
 
-    def attend(i, q, k, v):
-        q, k, v = heads(q), heads(k), heads(v)
+    def attend(i, c):
+        q, k, v = map(heads, tf.split(c, 3, axis=-1))
         scores = tf.where(causal[tf.newaxis, tf.newaxis], tf.matmul(q, k, transpose_b=True) * (1.0 / math.sqrt(D)), NEG)
         cache.append((tf.transpose(k, [0, 1, 3, 2]), v))
         return tf.reshape(tf.transpose(tf.matmul(tf.nn.softmax(scores), v), [0, 2, 1, 3]), [B, L, hp.n_embd])
@@ -125,58 +127,65 @@ class Cache:
     (the op returns a new tensor) and attention then reads every position, most of them masked:
     at the colab cap (200) about a third of a step. Here a step copies at most BLOCK positions
     per layer, a full block joins `past` once per BLOCK steps, and attention reads only what
-    was written. Keys are stored transposed ([N, heads, head_dim, T]) for the step's matmul."""
+    was written. Candidates are kept by prompt, as the step computes: keys [B, heads, n,
+    head_dim, T] (transposed for the step's matmul), values [B, heads, n, T, head_dim]."""
 
     def __init__(self, past, block):
         self.past, self.block = list(past), list(block)
 
     @staticmethod
-    def empty(tf, hp, rows):
-        """Per layer, no positions for `rows` candidates."""
+    def empty(tf, hp, prompts, n):
+        """Per layer, no positions for `n` candidates of each of `prompts` prompts."""
         H, D = hp.n_head, hp.n_embd // hp.n_head
-        return [(tf.zeros(tf.stack([rows, H, D, 0])), tf.zeros(tf.stack([rows, H, 0, D]))) for _ in range(hp.n_layer)]
+        return [(tf.zeros(tf.stack([prompts, H, n, D, 0])), tf.zeros(tf.stack([prompts, H, n, 0, D])))
+                for _ in range(hp.n_layer)]
 
     def update(self, tf, layer, k, v):
-        """Write one step's keys `k` and values `v` [N, heads, head_dim] of `layer`; return what
-        attention reads: ((past keys, past values), (block keys, block values))."""
+        """Write one step's keys `k` and values `v` [B, heads, n, head_dim] of `layer`; return
+        what attention reads: ((past keys, past values), (block keys, block values))."""
         bk, bv = self.block[layer]
-        self.block[layer] = (tf.concat([bk, k[..., tf.newaxis]], axis=3), tf.concat([bv, v[:, :, tf.newaxis, :]], axis=2))
+        self.block[layer] = (tf.concat([bk, k[..., tf.newaxis]], axis=4), tf.concat([bv, v[..., tf.newaxis, :]], axis=3))
         return self.past[layer], self.block[layer]
 
     def joined(self, tf):
         """`past` with the block appended (at a block's end)."""
-        return [(tf.concat([pk, bk], axis=3), tf.concat([pv, bv], axis=2)) for (pk, pv), (bk, bv) in zip(self.past, self.block)]
+        return [(tf.concat([pk, bk], axis=4), tf.concat([pv, bv], axis=3)) for (pk, pv), (bk, bv) in zip(self.past, self.block)]
 
     @staticmethod
     def shapes(tf, hp):
         """Shape invariants of `past` or `block` for a while loop."""
         H, D = hp.n_head, hp.n_embd // hp.n_head
-        return [(tf.TensorShape([None, H, D, None]), tf.TensorShape([None, H, None, D]))] * hp.n_layer
+        return [(tf.TensorShape([None, H, None, D, None]), tf.TensorShape([None, H, None, None, D]))] * hp.n_layer
 
 
 def step(tf, w, hp, tokens, positions, cache: Cache, prompts: Prompts):
     """Logits [N, vocab] for one token per candidate (`tokens`, at `positions` [N] in the text);
-    the step's keys and values go to `cache`. Work that grows with the prompt is two batched
-    matmuls per layer (a prompt's candidates against its one copy of the prompt's keys and
-    values) and a softmax; nothing is copied per candidate."""
+    the step's keys and values go to `cache`. Attention runs by prompt ([B, heads, n, ...]): a
+    prompt's candidates read its one copy of the prompt's keys and values in one batched matmul,
+    nothing is copied per candidate, and a layer transposes twice (queries, keys and values in,
+    the output out)."""
     H, D, E = hp.n_head, hp.n_embd // hp.n_head, hp.n_embd
-    N = tf.shape(tokens)[0]
-    B = N // prompts.n
-    by_prompt = lambda a: tf.transpose(tf.reshape(a, [B, prompts.n, H, -1]), [0, 2, 1, 3])
-    by_row = lambda a: tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [N, H, -1])
+    N, n = tf.shape(tokens)[0], prompts.n
+    B = N // n
 
-    def attend(i, q, k, v):
-        q = tf.reshape(q, [N, H, D]) * (1.0 / math.sqrt(D))
-        (pk, pv), (bk, bv) = cache.update(tf, i, tf.reshape(k, [N, H, D]), tf.reshape(v, [N, H, D]))
+    def attend(i, c):
+        qkv = tf.transpose(tf.reshape(c, [B, n, 3, H, D]), [2, 0, 3, 1, 4])  # [3, B, H, n, D]
+        q, k, v = tf.unstack(qkv, 3, axis=0)
+        q = q * (1.0 / math.sqrt(D))
+        (pk, pv), (bk, bv) = cache.update(tf, i, k, v)
         sk, sv = prompts.cache[i]
-        L, P = tf.shape(sv)[2], tf.shape(pv)[2]
-        shared = tf.matmul(by_prompt(q), sk) + prompts.bias  # [B, H, n, L]: a prompt's candidates in one matmul
-        q1 = q[:, :, tf.newaxis, :]
-        own = tf.concat([tf.matmul(q1, pk), tf.matmul(q1, bk)], axis=-1)[:, :, 0, :]  # [N, H, P + J]
-        p = tf.nn.softmax(tf.concat([shared, by_prompt(own)], axis=-1))
-        mine = by_row(p[..., L:])[:, :, tf.newaxis, :]
-        a = by_row(tf.matmul(p[..., :L], sv)) + (tf.matmul(mine[..., :P], pv) + tf.matmul(mine[..., P:], bv))[:, :, 0, :]
-        return tf.reshape(a, [N, E])
+        sizes = tf.stack([tf.shape(sv)[2], tf.shape(pv)[3], tf.shape(bv)[3]])  # prompt, past, block
+        shared = tf.matmul(q, sk) + prompts.bias  # [B, H, n, L]: a prompt's candidates in one matmul
+        # A candidate's own positions: a batch of [1, D] x [D, T] matmuls, one per (prompt, head,
+        # candidate), flattened to one batch dimension (a 3-D batched matmul runs faster than a 5-D one).
+        flat = lambda t: tf.reshape(t, tf.concat([[-1], tf.shape(t)[3:]], 0))
+        q1 = tf.reshape(q, [-1, 1, D])
+        own = [tf.reshape(tf.matmul(q1, flat(keys)), [B, H, n, -1]) for keys in (pk, bk)]  # [B, H, n, P], [B, H, n, J]
+        p_shared, p_past, p_block = tf.split(tf.nn.softmax(tf.concat([shared, *own], axis=-1)), sizes, axis=-1, num=3)
+        mine = lambda p_own, values: tf.reshape(tf.matmul(tf.reshape(p_own, [-1, 1, tf.shape(p_own)[3]]), flat(values)),
+                                                [B, H, n, D])
+        a = tf.matmul(p_shared, sv) + (mine(p_past, pv) + mine(p_block, bv))
+        return tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [N, E])
 
     x = embed(tf, w, tokens, positions)
     for i in range(hp.n_layer):

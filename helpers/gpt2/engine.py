@@ -13,17 +13,18 @@ fine-tuning as `<|startoftext|>comment [SEP] reply<|endoftext|>`, so the prompt 
 gpt-2-simple (and so TensorFlow's graph mode) is imported only when an engine is made.
 The model's math is `decoder` (one transformer block, the prompt pass, the step, the cache of
 written positions), choosing tokens is `sampling` (an ordered chain, then a seeded draw); here
-are the loops and the end of a reply (`_advance`). docs/engine.md describes them and their speed.
+are the run's files, prompts and replies, and `loops` builds the sampling loops and decides the
+end of a reply (`_advance`). docs/engine.md describes them and their speed.
 """
 from __future__ import annotations
 
 import json
 import re
-import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+
+from helpers.gpt2.loops import SamplingLoops
 
 START, END, SEP = "<|startoftext|>", "<|endoftext|>", "[SEP]"
 ZERO_WIDTH = re.compile(r"&(?:amp;)*#x200[bB];|[\u200b\u200c\u200d\u2060\ufeff]")
@@ -72,30 +73,17 @@ def restore_session(graph, checkpoint: str):
     return sess
 
 
-class Progress(NamedTuple):
-    """Where the candidates of a sampling run are (one row each): the state of its loops."""
-
-    token: object  # [rows] the last token drawn (the next one fed)
-    out: object  # [rows, steps] tokens drawn so far
-    window: object  # [rows, len("endoftext|>" tokens)] the last tokens drawn
-    done: object  # [rows] ended yet?
-    length: object  # [rows] reply length in tokens once ended, else -1
-
-    @staticmethod
-    def shapes(tf, n_end):
-        return Progress(tf.TensorShape([None]), tf.TensorShape([None, None]), tf.TensorShape([None, n_end]),
-                        tf.TensorShape([None]), tf.TensorShape([None]))
-
-
-class ReplyEngine:
-    """A fine-tuned gpt-2-simple run, loaded once, with one sampling graph for every comment."""
+class ReplyEngine(SamplingLoops):
+    """A fine-tuned gpt-2-simple run, loaded once, with one sampling graph for every comment: the
+    run's files, prompts, runs of the loops (`loops.SamplingLoops` builds and feeds them) and the
+    replies they give."""
 
     def __init__(self, checkpoint_dir, run_name: str, *, max_reply_tokens: int = 128, seed: int = 0,
                  checkpoint: str = "latest", keep_unfinished: bool = False, comments_per_run: int = 4):
         """`keep_unfinished`: keep candidates that reach `max_reply_tokens` without writing
         <|endoftext|> (cut there) instead of dropping them; for smoke runs with random weights.
         `comments_per_run`: comments sampled together in one run of the sampling loop (default of
-        `generate` and `generate_resumable`)."""
+        `generate`; `journal.generate_resumable` always runs this many)."""
         # gpt-2-simple's import turns graph mode on, for the process
         import tensorflow as tf
         from gpt_2_simple.src import encoder, model
@@ -134,75 +122,6 @@ class ReplyEngine:
         self.sess = restore_session(self.graph, ckpt)
         self.graph.finalize()  # nothing can add nodes after this: the graph never grows
 
-    def _build(self, tf, model):
-        from helpers.gpt2 import decoder as dec
-        from helpers.gpt2 import sampling
-
-        hp = self.hparams
-        ph = tf.compat.v1.placeholder
-        self._prompt = ph(tf.int32, [None, None], "prompt")  # B prompts but their last token, right-padded
-        self._prompt_len = ph(tf.int32, [None], "prompt_len")  # their lengths (without the last token)
-        self._last = ph(tf.int32, [None], "last")  # each prompt's last token: the first one fed
-        self._n = ph(tf.int32, [], "n")
-        self._temperature = ph(tf.float32, [], "temperature")
-        self._top_k = ph(tf.int32, [], "top_k")
-        self._top_p = ph(tf.float32, [], "top_p")
-        self._max_len = ph(tf.int32, [], "max_len")
-        self._seed = ph(tf.int64, [None, 2], "seed")  # one per prompt
-        # Read once per run, outside the loop, rather than at every step.
-        weights = {name: tf.convert_to_tensor(v) for name, v in dec.variables(tf, hp).items()}
-        # The logits' matmul against the embedding already transposed (once per run) ran in about
-        # half the time of a matmul with transpose_b at 124M shape, batch 10, CPU.
-        weights["wte_t"] = tf.transpose(weights["wte"])
-        # The prompts run once; their keys/values stay [B, ...] and the n candidates of each share them.
-        prompts = dec.prompt_pass(tf, weights, hp, self._prompt, self._prompt_len, self._n)
-        rows = tf.shape(self._prompt_len)[0] * self._n  # candidate j of prompt i is row i * n + j
-        start_pos = tf.repeat(self._prompt_len, self._n)
-        n_end = len(self.end_ids)
-
-        def sample_step(i, cache, progress):
-            logits = dec.step(tf, weights, hp, progress.token, start_pos + i, cache, prompts)
-            logits = sampling.process(tf, logits, self._temperature, self._top_k, self._top_p)
-            return self._advance(tf, i, sampling.draw(tf, logits, self._seed, i, self._n), progress)
-
-        def going(i, progress):
-            return (i < self._max_len) & ~tf.reduce_all(progress.done)
-
-        def one_block(i, past, progress):
-            """Up to dec.BLOCK steps with `past` fixed; then the block joins it."""
-            def body(j, i, block, progress):
-                cache = dec.Cache(past, block)
-                progress = sample_step(i, cache, progress)
-                return j + 1, i + 1, cache.block, progress
-
-            _, i, block, progress = tf.while_loop(
-                lambda j, i, block, progress: (j < dec.BLOCK) & going(i, progress), body,
-                [tf.constant(0), i, dec.Cache.empty(tf, hp, rows), progress],
-                shape_invariants=[tf.TensorShape([]), tf.TensorShape([]), dec.Cache.shapes(tf, hp), Progress.shapes(tf, n_end)],
-                parallel_iterations=1)
-            return i, dec.Cache(past, block).joined(tf), progress
-
-        start = Progress(token=tf.repeat(self._last, self._n), out=tf.zeros([rows, 0], tf.int32),
-                         window=tf.fill([rows, n_end], -1), done=tf.zeros([rows], tf.bool), length=tf.fill([rows], -1))
-        _, _, end = tf.while_loop(
-            lambda i, past, progress: going(i, progress), one_block,
-            [tf.constant(0), dec.Cache.empty(tf, hp, rows), start],
-            shape_invariants=[tf.TensorShape([]), dec.Cache.shapes(tf, hp), Progress.shapes(tf, n_end)],
-            parallel_iterations=1)
-        self._tokens, self._done, self._length = end.out, end.done, end.length
-
-    def _advance(self, tf, i, token, progress: Progress) -> Progress:
-        """The candidates' progress after they drew `token` at step `i`: a candidate ends when its
-        last tokens spell "endoftext|>" (the marker as fine-tuning saw it) or at GPT-2's single
-        end token; its reply is what came before."""
-        n_end = len(self.end_ids)
-        window = tf.concat([progress.window[:, 1:], token[:, tf.newaxis]], axis=1)
-        by_text = tf.reduce_all(tf.equal(window, tf.constant(self.end_ids, tf.int32)), axis=1) & ~progress.done
-        by_token = tf.equal(token, self.end_id) & ~progress.done & ~by_text
-        length = tf.where(by_text, i + 1 - n_end, tf.where(by_token, i, progress.length))
-        return Progress(token, tf.concat([progress.out, token[:, tf.newaxis]], axis=1), window,
-                        progress.done | by_text | by_token, length)
-
     # -- prompts ---------------------------------------------------------------------------------
     def prompt_ids(self, comment: str) -> tuple[list[int], bool]:
         """Token ids of the prompt for `comment`, trimmed from the comment's start so that prompt
@@ -237,21 +156,25 @@ class ReplyEngine:
         return Reply(text, int(length))
 
     # -- generation ------------------------------------------------------------------------------
-    def generate(self, comments, n: int, temperature: float = 0.7, top_k: int = 40, top_p: float = 0.0,
-                 *, keys=None, progress: bool = False, comments_per_run: int | None = None) -> list[list[Reply]]:
+    def generate(self, comments, n: int, sampling=None, *, keys=None, progress: bool = False,
+                 comments_per_run: int | None = None) -> list[list[Reply]]:
         """`n` candidate replies to each comment (those that ended; fewer when some never did,
-        unless the engine keeps unfinished ones).
+        unless the engine keeps unfinished ones). `sampling`: the chain's temperature, top_k and
+        top_p (a `sampling.Chain` or a `SamplingConfig`; None: `Chain()`, 0.7, 40 and off).
 
         `comments_per_run` comments (the engine's default unless given) are sampled together in
         one run of the sampling loop: a run ends when all its candidates ended, or at
         max_reply_tokens. Sampling is seeded per comment from the engine's seed and the comment's
         key (its text unless `keys` are given), so a comment gets the same candidates in any run,
         any order and any company."""
+        from helpers.gpt2.sampling import Chain
+
         if isinstance(comments, str):
             raise TypeError("generate() takes a list of comments; wrap a single comment in a list")
-        if n < 1 or temperature <= 0 or top_k < 0 or not 0.0 <= top_p < 1.0:
-            raise ValueError(f"need n >= 1, temperature > 0, top_k >= 0, 0 <= top_p < 1; "
-                             f"got n={n}, temperature={temperature}, top_k={top_k}, top_p={top_p}")
+        chain = Chain() if sampling is None else Chain(sampling.temperature, sampling.top_k, sampling.top_p)
+        if n < 1 or chain.temperature <= 0 or chain.top_k < 0 or not 0.0 <= chain.top_p < 1.0:
+            raise ValueError(f"need n >= 1, temperature > 0, top_k >= 0, 0 <= top_p < 1; got n={n}, "
+                             f"temperature={chain.temperature}, top_k={chain.top_k}, top_p={chain.top_p}")
         per_run = self.comments_per_run if comments_per_run is None else int(comments_per_run)
         if per_run < 1:
             raise ValueError(f"comments_per_run must be at least 1, got {comments_per_run}")
@@ -264,16 +187,15 @@ class ReplyEngine:
         results = []
         with tqdm(desc="comments", unit="comment", total=len(comments), disable=not progress) as bar:
             for at in range(0, len(comments), per_run):
-                results += self._run(comments[at:at + per_run], keys[at:at + per_run], n,
-                                     temperature=temperature, top_k=top_k, top_p=top_p)
+                results += self._run(comments[at:at + per_run], keys[at:at + per_run], n, chain)
                 bar.update(len(comments[at:at + per_run]))
         return results
 
-    def _run(self, comments, keys, n, *, temperature, top_k, top_p) -> list[list[Reply]]:
-        """One run of the sampling loop for a few comments together."""
+    def _run(self, comments, keys, n, chain) -> list[list[Reply]]:
+        """One run of the sampling loop for a few comments together, `chain` a `sampling.Chain`."""
         prompts, trimmed = zip(*(self.prompt_ids(c) for c in comments))
         feed = self._feed(prompts, keys, n)
-        feed.update({self._temperature: temperature, self._top_k: top_k, self._top_p: top_p})
+        feed.update({self._temperature: chain.temperature, self._top_k: chain.top_k, self._top_p: chain.top_p})
         tokens, done, length = self.sess.run((self._tokens, self._done, self._length), feed)
         self.stats.update(comments=len(comments), trimmed=sum(trimmed), candidates=n * len(comments),
                           steps=int(tokens.shape[1]), runs=1)
@@ -282,18 +204,6 @@ class ReplyEngine:
             replies = [self._reply(tokens[j], bool(done[j]), int(length[j])) for j in range(i * n, (i + 1) * n)]
             results.append([r for r in replies if r is not None])
         return results
-
-    def _feed(self, prompts, keys, n) -> dict:
-        """The sampling graph's inputs for `prompts` (token ids) with their `keys`, `n` candidates each."""
-        width = max(len(ids) for ids in prompts) - 1
-        return {self._prompt: [ids[:-1] + [0] * (width - len(ids) + 1) for ids in prompts],
-                self._prompt_len: [len(ids) - 1 for ids in prompts], self._last: [ids[-1] for ids in prompts],
-                self._n: n, self._max_len: self.max_reply_tokens,
-                self._seed: [[self.seed, zlib.crc32(str(k).encode("utf-8"))] for k in keys]}
-
-    def node_count(self) -> int:
-        """Nodes in the sampling graph (the same after any number of comments)."""
-        return len(self.graph.as_graph_def().node)
 
     def close(self):
         self.sess.close()

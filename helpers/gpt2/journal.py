@@ -96,19 +96,17 @@ def _start(out_path: Path, columns: list[str], key: str) -> set[str]:
     return {str(e["key"]) for e in entries if e["key"] is not None}
 
 
-def generate_resumable(engine, items, key: str, comment_col: str, out_path, n: int,
-                       *, sampling=None, progress: bool = True, comments_per_run: int | None = None):
+def generate_resumable(engine, items, key: str, comment_col: str, out_path, sampling, *, progress: bool = True):
     """Append each item's candidates to the CSV `out_path` (rows of `items` + `candidate` +
-    `candidate_tokens`), skipping keys already there. Comments are sampled `comments_per_run` at a
-    time (the engine's default unless given) and each one's rows are appended, and logged, as soon
-    as its run ends: a crash loses at most the comments in flight. `out_path` may be a
+    `candidate_tokens`), skipping keys already there. `sampling` (a `SamplingConfig`) gives the
+    candidates per comment and the chain (temperature, top-k, top-p). Comments are sampled the
+    engine's `comments_per_run` at a time and each one's rows are appended, and logged, as soon as
+    its run ends: a crash loses at most the comments in flight. `out_path` may be a
     `DriveBatches`: then the file is worked on at the runtime disk and reaches Drive in batches
-    (and on the way out, error or not). `sampling` (a `SamplingConfig`, or None for the engine's
-    defaults) gives the temperature, top-k and top-p. Returns the whole file as a DataFrame."""
+    (and on the way out, error or not). Returns the whole file as a DataFrame."""
     import pandas as pd
 
-    knobs = {} if sampling is None else dict(temperature=sampling.temperature, top_k=sampling.top_k, top_p=sampling.top_p)
-
+    n = sampling.candidates_per_comment
     for column in (key, comment_col):
         if column not in items.columns:
             raise KeyError(f"items have no column {column!r} (columns: {', '.join(items.columns)})")
@@ -122,14 +120,14 @@ def generate_resumable(engine, items, key: str, comment_col: str, out_path, n: i
         rows = todo.to_dict("records")
         from tqdm.auto import tqdm
 
-        per_run = (engine.comments_per_run if comments_per_run is None else int(comments_per_run)) if rows else 1
+        per_run = engine.comments_per_run if rows else 1
         log = progress_path(out_path)
         with tqdm(desc="comments", unit="comment", initial=len(done), total=len(done) + len(todo),
                   disable=not progress) as bar:
             for at in range(0, len(rows), per_run):
                 run = rows[at:at + per_run]
-                found = engine.generate([str(item[comment_col]) for item in run], n, keys=[item[key] for item in run],
-                                        comments_per_run=per_run, **knobs)
+                found = engine.generate([str(item[comment_col]) for item in run], n, sampling=sampling,
+                                        keys=[item[key] for item in run], comments_per_run=per_run)
                 for item, replies in zip(run, found):
                     chunk = pd.DataFrame([{**item, "candidate": r.text, "candidate_tokens": r.tokens} for r in replies],
                                          columns=columns)

@@ -32,6 +32,7 @@ from helpers.core import drive_sync, files
 from helpers.core.paths import Paths
 from helpers.gpt2 import finetune as ft
 from helpers.gpt2 import journal
+from helpers.gpt2.sampling_config import SamplingConfig
 
 SCALE = 1000  # big files are written at 1/SCALE of their size
 GB = 1e9
@@ -148,7 +149,7 @@ def pass_03(w):
     seeds = pd.DataFrame({"comment_id": [f"c{i}" for i in range(1000)], "submission_id": [f"s{i}" for i in range(1000)],
                           "comment": ["a seed comment of a usual length " * 7] * 1000})
     target = journal.DriveBatches(w.paths.file("fake_candidates"), w.local / "journal" / "prepared", every=100, minutes=10)
-    candidates = journal.generate_resumable(Engine(), seeds, "comment_id", "comment", target, 10, progress=False)
+    candidates = journal.generate_resumable(Engine(), seeds, "comment_id", "comment", target, SamplingConfig.for_profile("tiny", candidates_per_comment=10), progress=False)
     _write(w.paths.file("bert_fake"), len(candidates.to_csv(index=False)))
     return 1
 
@@ -210,7 +211,8 @@ def pass_06(w):
     items = pd.DataFrame({"comment_id": [f"l{i}" for i in range(200)], "comment": ["a fresh comment " * 10] * 200})
     out = w.paths.file("candidates", date="2026-12-06")
     journal.generate_resumable(Engine(), items, "comment_id", "comment",
-                               journal.DriveBatches(out, w.local / "journal" / "runs", every=20, minutes=5), 10,
+                               journal.DriveBatches(out, w.local / "journal" / "runs", every=20, minutes=5),
+                               SamplingConfig.for_profile("tiny", candidates_per_comment=10),
                                progress=False)
     return 1
 

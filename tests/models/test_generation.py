@@ -11,10 +11,12 @@ from gpt2_children import fine_tuned_run, run, start
 
 from helpers.gpt2 import engine as generation
 from helpers.gpt2 import journal
+from helpers.gpt2.sampling_config import SamplingConfig
 
 ENGINE = """
 from pathlib import Path
 from helpers.gpt2 import engine as generation, journal
+from helpers.gpt2.sampling import Chain
 from helpers.models import tiny_gpt2
 ckpt = args["ckpt"]
 comments = [t.split(" [SEP] ")[0] for t in tiny_gpt2.toy_texts(50, seed=7)]
@@ -36,8 +38,8 @@ with generation.ReplyEngine(ckpt, "run1", max_reply_tokens=48, seed=3) as engine
     result["replies"] = [[(r.text, r.tokens) for r in rs] for rs in first + rest]
     result["comments"] = comments
     result["again"] = [(r.text, r.tokens) for r in engine.generate(comments[:1], n=8)[0]]
-    result["nucleus"] = len(engine.generate(comments[:2], n=4, top_p=0.9)[0]) + len(
-        engine.generate(comments[:2], n=4, top_k=0)[0])
+    result["nucleus"] = len(engine.generate(comments[:2], n=4, sampling=Chain(top_p=0.9))[0]) + len(
+        engine.generate(comments[:2], n=4, sampling=Chain(top_k=0))[0])
     long_comment = ("This comment goes on and on about coffee. " * 400).strip()
     ids, trimmed = engine.prompt_ids(long_comment)
     before = engine.stats["trimmed"]
@@ -155,12 +157,13 @@ def test_engine_gives_the_candidates_the_former_engine_gave():
 RESUMABLE = """
 import pandas as pd
 from helpers.gpt2 import engine as generation, journal
+from helpers.gpt2.sampling_config import SamplingConfig
 from helpers.models import tiny_gpt2
 comments = [t.split(" [SEP] ")[0] for t in tiny_gpt2.toy_texts(40, seed=11)]
 items = pd.DataFrame({"comment_id": [f"c{i:02d}" for i in range(40)], "comment": comments,
                       "submission_id": [f"s{i // 4}" for i in range(40)]})
 with generation.ReplyEngine(args["ckpt"], "run1", max_reply_tokens=48) as engine:
-    df = journal.generate_resumable(engine, items, "comment_id", "comment", args["out"], 6, progress=False)
+    df = journal.generate_resumable(engine, items, "comment_id", "comment", args["out"], SamplingConfig.for_profile("tiny", candidates_per_comment=6), progress=False)
     result = {"rows": len(df), "generated_now": engine.stats["comments"]}
 """
 
@@ -200,9 +203,9 @@ def test_resumable_refuses_a_file_with_other_columns(tmp_path):
     out.write_text("id,text\n1,x\n")
     items = pd.DataFrame({"comment_id": ["a"], "comment": ["hello"]})
     with pytest.raises(ValueError, match="delete it, or write to another file"):
-        journal.generate_resumable(None, items, "comment_id", "comment", out, 2)
+        journal.generate_resumable(None, items, "comment_id", "comment", out, SamplingConfig.for_profile("tiny", candidates_per_comment=2))
     with pytest.raises(KeyError, match="no column 'body'"):
-        journal.generate_resumable(None, items, "comment_id", "body", out, 2)
+        journal.generate_resumable(None, items, "comment_id", "body", out, SamplingConfig.for_profile("tiny", candidates_per_comment=2))
 
 
 def test_resumable_trusts_a_file_without_its_log_and_cuts_a_partial_comment(tmp_path):
@@ -210,14 +213,14 @@ def test_resumable_trusts_a_file_without_its_log_and_cuts_a_partial_comment(tmp_
     items = pd.DataFrame({"comment_id": ["a", "b"], "comment": ["hello", "there"]})
     out.write_text("comment_id,comment,candidate,candidate_tokens\na,hello,hi,1\nb,there,\"yo\nyo\",3\n")
     # Every key is in the file already: nothing to generate, so no engine is needed.
-    df = journal.generate_resumable(None, items, "comment_id", "comment", out, 2, progress=False)
+    df = journal.generate_resumable(None, items, "comment_id", "comment", out, SamplingConfig.for_profile("tiny", candidates_per_comment=2), progress=False)
     assert list(df["candidate"]) == ["hi", "yo\nyo"] and list(df["candidate_tokens"]) == [1, 3]
     log = journal.progress_path(out)
     assert [json.loads(line)["key"] for line in log.read_text().splitlines()] == [None, "a", "b"]
     size = out.stat().st_size
     with open(out, "a", encoding="utf-8") as f:
         f.write('c,x,"cut short by a cra')
-    journal.generate_resumable(None, items, "comment_id", "comment", out, 2, progress=False)
+    journal.generate_resumable(None, items, "comment_id", "comment", out, SamplingConfig.for_profile("tiny", candidates_per_comment=2), progress=False)
     assert out.stat().st_size == size  # the partial rows are gone
 
 
@@ -256,14 +259,15 @@ def test_keep_unfinished_keeps_candidates_that_never_end(tmp_path):
 
 CHAIN = """
 from helpers.gpt2 import engine as generation
+from helpers.gpt2.sampling import Chain
 from helpers.models import tiny_gpt2
 comments = [t.split(" [SEP] ")[0] for t in tiny_gpt2.toy_texts(6, seed=21)]
 result = {}
 with generation.ReplyEngine(args["ckpt"], "run1", max_reply_tokens=24, seed=1, keep_unfinished=True) as engine:
     for name, top_p in (("top_k", 0.0), ("top_k_and_top_p", 0.95)):
-        replies = engine.generate(comments, n=6, top_k=1, top_p=top_p)
+        replies = engine.generate(comments, n=6, sampling=Chain(top_k=1, top_p=top_p))
         result[name] = [sorted({(r.text, r.tokens) for r in rs}) for rs in replies]
-    free = engine.generate(comments, n=6, top_k=0, top_p=0.95)
+    free = engine.generate(comments, n=6, sampling=Chain(top_k=0, top_p=0.95))
     result["top_p_alone"] = [len({r.text for r in rs}) for rs in free]
 """
 
@@ -305,14 +309,58 @@ def test_cache_holds_only_the_positions_written():
     class HP:
         n_head, n_embd, n_layer = 2, 8, 1
 
-    rows, heads, dim = 3, 2, 4
-    cache = dec.Cache(dec.Cache.empty(tf, HP, rows), dec.Cache.empty(tf, HP, rows))
-    steps = [(np.full([rows, heads, dim], t, np.float32), np.full([rows, heads, dim], -t, np.float32)) for t in range(5)]
+    prompts, n, heads, dim = 2, 3, 2, 4
+    empty = lambda: dec.Cache.empty(tf, HP, prompts, n)
+    cache = dec.Cache(empty(), empty())
+    steps = [(np.full([prompts, heads, n, dim], t, np.float32), np.full([prompts, heads, n, dim], -t, np.float32))
+             for t in range(5)]
     for t, (k, v) in enumerate(steps[:3]):
         (pk, pv), (bk, bv) = cache.update(tf, 0, tf.constant(k), tf.constant(v))
-        assert pk.shape[-1] == 0 and bk.shape[-1] == t + 1 and bv.shape[2] == t + 1  # nothing beyond what exists
-    cache = dec.Cache(cache.joined(tf), dec.Cache.empty(tf, HP, rows))  # a full block joins the positions before
+        assert pk.shape[-1] == 0 and bk.shape[-1] == t + 1 and bv.shape[3] == t + 1  # nothing beyond what exists
+    cache = dec.Cache(cache.joined(tf), empty())  # a full block joins the positions before
     (pk, pv), (bk, bv) = cache.update(tf, 0, *map(tf.constant, steps[3]))
     assert pk.shape[-1] == 3 and bk.shape[-1] == 1
-    assert pk.numpy()[0, 0, 0].tolist() == [0, 1, 2] and bk.numpy()[0, 0, 0].tolist() == [3]  # keys [N, H, D, T]
-    assert pv.numpy()[0, 0, :, 0].tolist() == [0, -1, -2]  # values [N, H, T, D]
+    assert pk.numpy()[0, 0, 0, 0].tolist() == [0, 1, 2] and bk.numpy()[0, 0, 0, 0].tolist() == [3]  # keys [B, H, n, D, T]
+    assert pv.numpy()[0, 0, 0, :, 0].tolist() == [0, -1, -2]  # values [B, H, n, T, D]
+
+
+def test_short_draw_samples_the_full_chains_distribution():
+    """`sampling.choose` draws among the top-k tokens only when top-k alone limits them: the same
+    distribution as the full chain's draw over every logit (ties at the k-th logit within and
+    beyond SLACK included; top-p and top_k=0 take the full chain, token for token), never a token
+    outside the top k, and a prompt's tokens do not depend on the prompt beside it."""
+    import numpy as np
+    import tensorflow as tf
+
+    from helpers.gpt2 import sampling
+
+    rng = np.random.default_rng(3)
+    n, vocab = 64, 3001
+    row = rng.normal(0, 2, size=vocab).astype(np.float32)
+    tied = row.copy()
+    tied[200:230] = np.sort(tied)[-6]  # 30 ties at the 6th likeliest: beyond SLACK
+    few_ties = row.copy()
+    few_ties[[5, 9, 11]] = np.sort(few_ties)[-6]  # within SLACK
+    rows = lambda *rs: tf.constant(np.repeat(np.stack(rs), n, axis=0))
+    seeds = tf.constant([[7, 11], [7, 12]], tf.int64)
+
+    def counts(fn, logits, k, p, temperature=0.7):
+        drawn = np.concatenate([fn(logits, k, p, temperature, step).numpy().reshape(2, n) for step in range(30)], axis=1)
+        return [np.bincount(d, minlength=vocab) / d.size for d in drawn]
+
+    ours = lambda lg, k, p, t, step: sampling.choose(tf, lg, t, k, p, seeds, step, n)
+    full = lambda lg, k, p, t, step: sampling.draw(tf, sampling.process(tf, lg, t, k, p), seeds, step, n)
+    tv = lambda a, b: 0.5 * np.abs(a - b).sum()
+    for logits, k in ((rows(row, few_ties), 10), (rows(tied, row), 6), (rows(row, row), 1)):
+        got, want = counts(ours, logits, k, 0.0), counts(full, logits, k, 0.0)
+        for g, w, lg in zip(got, want, np.split(logits.numpy(), 2)):
+            kth = np.sort(lg[0])[-k]
+            assert g[lg[0] < kth].sum() == 0  # only top-k tokens
+            assert tv(g, w) < 0.06, (k, tv(g, w))
+    hotter = counts(full, rows(row, few_ties), 10, 0.0, temperature=1.4)
+    assert tv(hotter[0], counts(ours, rows(row, few_ties), 10, 0.0)[0]) > 0.1  # the comparison tells them apart
+    for k, p in ((40, 0.9), (0, 0.0), (0, 0.5)):  # the full chain itself
+        assert ours(rows(row, tied), k, p, 0.7, 3).numpy().tolist() == full(rows(row, tied), k, p, 0.7, 3).numpy().tolist()
+    # a prompt's candidates, whatever is beside it (a prompt with many ties takes the full chain)
+    alone = ours(rows(row, row), 6, 0.0, 0.7, 5).numpy()[:n]
+    assert ours(rows(row, tied), 6, 0.0, 0.7, 5).numpy()[:n].tolist() == alone.tolist()

@@ -26,11 +26,11 @@ with graph.as_default():
     prompts_kv = dec.prompt_pass(tf, w, hp, padded, tf.constant(lengths, tf.int32), n)
     starts = tf.constant(np.repeat(lengths, n), tf.int32)
     step_logits = []
-    past = dec.Cache.empty(tf, hp, B * n)
-    cache = dec.Cache(past, dec.Cache.empty(tf, hp, B * n))
+    past = dec.Cache.empty(tf, hp, B, n)
+    cache = dec.Cache(past, dec.Cache.empty(tf, hp, B, n))
     for t in range(steps):
         if t and t % block == 0:  # a full block joins the positions before it, as in the engine's loops
-            cache = dec.Cache(cache.joined(tf), dec.Cache.empty(tf, hp, B * n))
+            cache = dec.Cache(cache.joined(tf), dec.Cache.empty(tf, hp, B, n))
         step_logits.append(dec.step(tf, w, hp, tf.constant(forced[:, t], tf.int32), starts + t, cache, prompts_kv))
     with tf.compat.v1.Session(graph=graph) as sess:
         # larger weights than gpt-2-simple's initialiser, so that attention matters to the logits

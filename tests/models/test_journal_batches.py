@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.gpt2 import journal
+from helpers.gpt2.sampling_config import SamplingConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "standins"))
 from drive_meter import DriveMeter  # noqa: E402
@@ -21,6 +22,7 @@ import json, os, sys
 from pathlib import Path
 import pandas as pd
 from helpers.gpt2 import journal
+from helpers.gpt2.sampling_config import SamplingConfig
 
 class Reply:
     def __init__(self, text):
@@ -46,7 +48,7 @@ items = pd.DataFrame({"comment_id": [f"c{i:03d}" for i in range(args["comments"]
 out = Path(args["out"])
 if args.get("local"):
     out = journal.DriveBatches(out, Path(args["local"]), every=args["every"], minutes=60)
-df = journal.generate_resumable(Engine(args.get("die_at")), items, "comment_id", "comment", out, 3, progress=False)
+df = journal.generate_resumable(Engine(args.get("die_at")), items, "comment_id", "comment", out, SamplingConfig.for_profile("tiny", candidates_per_comment=3), progress=False)
 print("ROWS", len(df))
 '''
 
@@ -87,12 +89,12 @@ def test_batched_drive_copies_replace_one_revision_per_comment(tmp_path):
     250 comments. Batched by 100: 3 copies of each file, no append on Drive at all."""
     (tmp_path / "drive").mkdir()
     with DriveMeter(tmp_path / "drive") as direct:
-        journal.generate_resumable(Engine(), ITEMS, "comment_id", "comment", tmp_path / "drive" / "a.csv", 3,
+        journal.generate_resumable(Engine(), ITEMS, "comment_id", "comment", tmp_path / "drive" / "a.csv", SamplingConfig.for_profile("tiny", candidates_per_comment=3),
                                    progress=False)
     assert direct.revisions >= 500
     target = journal.DriveBatches(tmp_path / "drive" / "b.csv", tmp_path / "local", every=100, minutes=60)
     with DriveMeter(tmp_path / "drive") as batched:
-        df = journal.generate_resumable(Engine(), ITEMS, "comment_id", "comment", target, 3, progress=False)
+        df = journal.generate_resumable(Engine(), ITEMS, "comment_id", "comment", target, SamplingConfig.for_profile("tiny", candidates_per_comment=3), progress=False)
     assert batched.revisions == 0 and target.usage.files.count("b.csv") == 3
     assert batched.as_dict() == {"written": target.usage.written, "trashed": target.usage.trashed}
     final = (tmp_path / "drive" / "b.csv").stat().st_size
@@ -105,7 +107,7 @@ def test_batched_drive_copies_replace_one_revision_per_comment(tmp_path):
 def test_an_error_flushes_what_was_done(tmp_path):
     target = journal.DriveBatches(tmp_path / "drive" / "b.csv", tmp_path / "local", every=100, minutes=60)
     try:
-        journal.generate_resumable(Engine(fail_at=150), ITEMS, "comment_id", "comment", target, 3, progress=False)
+        journal.generate_resumable(Engine(fail_at=150), ITEMS, "comment_id", "comment", target, SamplingConfig.for_profile("tiny", candidates_per_comment=3), progress=False)
     except RuntimeError:
         pass
     on_drive = journal.read_candidates(tmp_path / "drive" / "b.csv")
