@@ -61,7 +61,8 @@ class SamplingLoops:
 
         def sample_step(i, cache, progress):
             logits = dec.step(tf, weights, hp, progress.token, start_pos + i, cache, prompts)
-            token = sampling.choose(tf, logits, self._temperature, self._top_k, self._top_p, self._seed, i, self._n)
+            chain = sampling.Chain(self._temperature, self._top_k, self._top_p)  # the run's values, fed per run
+            token = sampling.choose(tf, logits, chain, self._seed, i, self._n)
             return self._advance(tf, i, token, progress)
 
         def going(i, progress):

@@ -60,9 +60,9 @@ def process(tf, logits, temperature_value, k, p):
 SLACK = 8  # tokens tied with the k-th likeliest that the short draw (`choose`) can hold beyond k
 
 
-def choose(tf, logits, temperature_value, k, p, seeds, step, n):
-    """The chain, then the draw: one token per row of `logits` [B * n, vocab], rows b * n ..
-    b * n + n - 1 from the stream of `seeds[b]` at `step` (as `draw`).
+def choose(tf, logits, chain: Chain, seeds, step, n):
+    """The chain (its values may be graph tensors), then the draw: one token per row of `logits`
+    [B * n, vocab], rows b * n .. b * n + n - 1 from the stream of `seeds[b]` at `step` (as `draw`).
 
     When top-k alone limits the tokens (k > 0, top-p off), a prompt's draw reads only its rows'
     k likeliest tokens (and up to SLACK more tied with the k-th), put back in vocabulary order,
@@ -71,6 +71,7 @@ def choose(tf, logits, temperature_value, k, p, seeds, step, n):
     full-size mask. A prompt with more ties than that takes the full chain, as do top-p and
     top_k=0. Each prompt decides for itself, so its candidates never depend on the prompts
     sampled beside it."""
+    temperature_value, k, p = chain
     k = tf.convert_to_tensor(k, tf.int32)
     p = tf.convert_to_tensor(p, tf.float32)
 

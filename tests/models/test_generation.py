@@ -348,7 +348,7 @@ def test_short_draw_samples_the_full_chains_distribution():
         drawn = np.concatenate([fn(logits, k, p, temperature, step).numpy().reshape(2, n) for step in range(30)], axis=1)
         return [np.bincount(d, minlength=vocab) / d.size for d in drawn]
 
-    ours = lambda lg, k, p, t, step: sampling.choose(tf, lg, t, k, p, seeds, step, n)
+    ours = lambda lg, k, p, t, step: sampling.choose(tf, lg, sampling.Chain(t, k, p), seeds, step, n)
     full = lambda lg, k, p, t, step: sampling.draw(tf, sampling.process(tf, lg, t, k, p), seeds, step, n)
     tv = lambda a, b: 0.5 * np.abs(a - b).sum()
     for logits, k in ((rows(row, few_ties), 10), (rows(tied, row), 6), (rows(row, row), 1)):

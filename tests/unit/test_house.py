@@ -9,7 +9,7 @@ HELPERS = Path(__file__).resolve().parents[2] / "helpers"
 MOST = 7
 # Being cut below the limit on other branches at the time of writing; the lead removes each entry
 # once that branch is merged. Nothing else may be listed here.
-IN_PROGRESS = {"helpers/gpt2/engine.py:generate", "helpers/gpt2/journal.py:generate_resumable"}
+IN_PROGRESS: set[str] = set()  # functions known to be over the limit while someone splits them (none now)
 # Every `**name` parameter of helpers/, and why it is not `**options` hiding what the function accepts:
 # each carries data or names checked against a declared list (an unknown name raises, naming the allowed ones).
 DOUBLE_STAR = {
