@@ -40,6 +40,7 @@ from helpers.sources.pairs import COMMENT_COLUMNS, SUBMISSION_COLUMNS
 WINDOW = 2**31  # the dumps' window size (zstd --long=31)
 READ_SIZE = 1 << 18  # compressed bytes per read (a few MB decompressed: stays in cache)
 WRITE_SIZE = 1 << 20  # decompressor output piece
+BLOCK_SIZE = 1 << 20  # text scanned at a time, in one buffer reused for the whole file
 KINDS = {"comments": ("RC", COMMENT_COLUMNS), "submissions": ("RS", SUBMISSION_COLUMNS)}
 DROP_REASONS = ("malformed_json", "missing_field", "other_subreddit", "other_month", "empty_files")
 
@@ -96,8 +97,35 @@ def _widen_pipe(pipe) -> None:
         pass  # not Linux, or a smaller limit: slower, still right
 
 
-def _decompressed_by_child(path: Path, program: str) -> Iterator[tuple[int, bytes]]:
-    """(compressed bytes read so far, decompressed bytes) from a `zstd -dc --long=31` child process.
+def _whole_lines(readinto, size: int) -> Iterator[tuple[bytearray, int]]:
+    """(buffer, end): whole lines in buffer[:end]. `readinto(view)` writes the next bytes into `view`
+    and says how many (0 at the end). One buffer serves the whole file, so a block is valid only until
+    the next is asked for (no allocation, no page faults, the text stays in cache). A line longer than
+    the buffer gets a larger one; a last line with no newline is given one (whitespace alone is dropped)."""
+    buffer, held, ended = bytearray(size), 0, False
+    while not ended:
+        filled = held
+        with memoryview(buffer) as view:
+            while filled < len(buffer):
+                got = readinto(view[filled:])
+                if not got:
+                    ended = True
+                    break
+                filled += got
+        end = buffer.rfind(b"\n", held, filled) + 1  # the held start of a line has no newline
+        if ended and buffer[end:filled].strip():
+            buffer = buffer[:filled] + b"\n"
+            end = filled = filled + 1
+        if end:
+            yield buffer, end
+        elif not ended:  # a full buffer and no line end yet
+            buffer = buffer[:filled] + bytearray(len(buffer))
+        buffer[:filled - end] = buffer[end:filled]
+        held = filled - end
+
+
+def _child_blocks(path: Path, program: str, progress, size: int) -> Iterator[tuple[bytearray, int]]:
+    """Blocks of whole lines (see _whole_lines) from a `zstd -dc --long=31` child process.
 
     The child reads the file through a descriptor it shares with this process, so the file offset
     tells how far it has read (for the progress bar) with no copying here."""
@@ -105,26 +133,55 @@ def _decompressed_by_child(path: Path, program: str) -> Iterator[tuple[int, byte
         if not os.fstat(f.fileno()).st_size:
             return
         child = subprocess.Popen([program, "-dc", "--long=31", "--memory=2048MB", "-q", "--no-progress"],
-                                 stdin=f, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=WRITE_SIZE)
+                                 stdin=f, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
         _widen_pipe(child.stdout)
         try:
             seen = 0
-            while data := child.stdout.read(WRITE_SIZE):  # whole pieces: few, large blocks to scan
-                position = os.lseek(f.fileno(), 0, os.SEEK_CUR)
-                yield position - seen, data
-                seen = position
+            for block in _whole_lines(child.stdout.readinto, size):
+                if progress is not None:
+                    position = os.lseek(f.fileno(), 0, os.SEEK_CUR)
+                    progress.update(position - seen)
+                    seen = position
+                yield block
             reason = child.stderr.read().decode("utf-8", "replace").strip()
             if child.wait():
                 truncated = any(word in reason.lower() for word in ("truncated", "premature", "incomplete", "end of"))
                 raise DumpError(f"{path} " + ("ends in the middle of a zstd frame (an interrupted download?)" if truncated
                                               else f"is not a readable zstd file ({reason.splitlines()[-1] if reason else 'zstd failed'})")
                                 + "; download it again")
+            if progress is not None:
+                progress.update(os.fstat(f.fileno()).st_size - seen)
         finally:
             if child.poll() is None:  # the reader stopped early
                 child.kill()
             child.wait()
             child.stdout.close()
             child.stderr.close()
+
+
+def _module_blocks(path: Path, progress, size: int) -> Iterator[tuple[bytearray, int]]:
+    """Blocks of whole lines (see _whole_lines) decompressed by the `zstandard` module in a thread."""
+    pieces = _in_background(_decompressed(path))
+    pending = memoryview(b"")
+
+    def readinto(view) -> int:
+        nonlocal pending
+        while not pending:
+            item = next(pieces, None)
+            if item is None:
+                return 0
+            read, data = item
+            if progress is not None:
+                progress.update(read)
+            pending = memoryview(data)
+        n = min(len(view), len(pending))
+        view[:n], pending = pending[:n], pending[n:]
+        return n
+
+    try:
+        yield from _whole_lines(readinto, size)
+    finally:
+        pieces.close()  # stops the thread when the caller stops early
 
 
 def _in_background(items: Iterator, depth: int = 4) -> Iterator:
@@ -167,37 +224,21 @@ def _in_background(items: Iterator, depth: int = 4) -> Iterator:
         worker.join()
 
 
-def iter_blocks(path: Path, progress=None) -> Iterator[tuple[bytes, int, int]]:
+def iter_blocks(path: Path, progress=None) -> Iterator[tuple[bytearray, int, int]]:
     """Decompressed blocks of a zstd file as (buffer, start, end): whole lines are in
-    buffer[start:end]. No copies beyond what the decompressor returns.
+    buffer[start:end]. The buffer is reused: a block is valid until the next is asked for.
 
     Raises DumpError for a file that is not zstd or that ends in the middle of a frame."""
-    rest = b""  # an unfinished line from the previous block
     program = zstd_program()
-    pieces = _decompressed_by_child(path, program) if program else _in_background(_decompressed(path))
-    for read, data in pieces:
-        if progress is not None:
-            progress.update(read)
-        start = 0
-        if rest:
-            first = data.find(b"\n")
-            if first < 0:
-                rest += data
-                continue
-            start = first + 1
-            yield rest + data[:start], 0, len(rest) + start
-        end = data.rfind(b"\n", start) + 1
-        if end > start:
-            yield data, start, end
-        rest = data[max(end, start):]
-    if rest.strip():
-        yield rest + b"\n", 0, len(rest) + 1
+    blocks = _child_blocks(path, program, progress, BLOCK_SIZE) if program else _module_blocks(path, progress, BLOCK_SIZE)
+    for buffer, end in blocks:
+        yield buffer, 0, end
 
 
 def iter_chunks(path: Path, progress=None) -> Iterator[bytes]:
     """Decompressed text of a zstd file in pieces that each end at a line end."""
     for buffer, start, end in iter_blocks(path, progress):
-        yield buffer[start:end]
+        yield bytes(buffer[start:end])
 
 
 def count_lines(buffer: bytes, start: int, end: int) -> int:
