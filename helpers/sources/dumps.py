@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.core.reddit_terms import check_subreddits
+from helpers.sources.dump_scan import SubredditPattern
 from helpers.sources.pairs import COMMENT_COLUMNS, SUBMISSION_COLUMNS
 
 WINDOW = 2**31  # the dumps' window size (zstd --long=31)
@@ -49,10 +50,10 @@ class DumpError(RuntimeError):
     """A dump file is missing, unreadable or not zstd."""
 
 
-def subreddit_pattern(subreddits) -> re.Pattern:
-    """Bytes regex finding `"subreddit":"<one of them>"` (any case) in raw NDJSON."""
-    names = b"|".join(re.escape(s.encode()) for s in check_subreddits(subreddits))
-    return re.compile(rb'"subreddit":\s*"(?i:' + names + rb')"')
+def subreddit_pattern(subreddits) -> SubredditPattern:
+    """`"subreddit":"<one of them>"` (any case) in raw NDJSON: its `.lines(block, first, stop)` are the
+    lines that match, found over the whole block at once (helpers/sources/dump_scan.py)."""
+    return SubredditPattern(subreddits)
 
 
 def _decompressed(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -293,7 +294,7 @@ def _value(row: dict, key: str):
     return value
 
 
-def read_file(path: Path, kind: str, pattern: re.Pattern | None, wanted: set[str], months: set[str] | None,
+def read_file(path: Path, kind: str, pattern: SubredditPattern | None, wanted: set[str], months: set[str] | None,
               drops: Counter, progress=None) -> list[dict]:
     """Rows of one dump file in the raw schema of `kind`, for the `wanted` (lower-case) subreddits."""
     ranges = month_ranges(months) if months else []
@@ -301,16 +302,7 @@ def read_file(path: Path, kind: str, pattern: re.Pattern | None, wanted: set[str
     lines = 0
     for block, first, stop in iter_blocks(path, progress):
         lines += count_lines(block, first, stop)
-        if pattern is None:
-            candidates = block[first:stop].splitlines()
-        else:
-            candidates, last_end = [], -1
-            for match in pattern.finditer(block, first, stop):
-                if match.start() < last_end:
-                    continue  # a second match inside the same line (e.g. a crosspost's parent)
-                start = block.rfind(b"\n", first, match.start()) + 1 or first
-                last_end = block.find(b"\n", match.end(), stop)
-                candidates.append(block[start:last_end])
+        candidates = bytes(block[first:stop]).splitlines() if pattern is None else pattern.lines(block, first, stop)
         for line in candidates:
             if not line.strip():
                 continue
