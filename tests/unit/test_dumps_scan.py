@@ -155,3 +155,33 @@ def test_many_subreddits_at_once(tmp_path, monkeypatch, decompressor):
     want_rows, want_drops, want_parsed = expected([line.encode() for line in lines], wanted, ["2019-01"])
     rows, drops, parsed = read(path, wanted, {"2019-01"}, monkeypatch)
     assert rows == want_rows and parsed == want_parsed and len(rows) > 500
+
+
+def regex_lines(pattern, block, first, stop):
+    """The lines the regex alone finds in block[first:stop] (the reader's scan before numpy)."""
+    lines, last_end = [], -1
+    for match in pattern.regex.finditer(block, first, stop):
+        if match.start() < last_end:
+            continue
+        start = block.rfind(b"\n", first, match.start()) + 1 or first
+        last_end = block.find(b"\n", match.end(), stop)
+        lines.append(bytes(block[start:last_end]))
+    return lines
+
+
+@pytest.mark.parametrize("kind", [bytes, bytearray])
+def test_lines_of_any_stretch_of_whole_lines_are_the_regexs(kind):
+    """Any first line (every alignment of the block's 32-bit words), any last line, keys at a block's very end,
+    a key whose whitespace crosses a line end, two keys back to back."""
+    rng = random.Random(2)
+    lines = [tricky_line(rng, i) for i in range(400)]
+    lines += [b'{"id":"x1","subreddit":\n', b'"cooking"}\n', b'{"subreddit":"cooking""subreddit":"tf"}\n',
+              b'{"subreddit":"tf"}\n', b'"subreddit":"TF"\n', b'"subreddit":\n', b'"tf"\n']
+    block = kind(b"".join(lines))
+    ends = [0] + [i + 1 for i, byte in enumerate(block) if byte == 10]
+    pattern = dumps.subreddit_pattern(WANTED)
+    for _ in range(300):
+        first, stop = sorted(rng.sample(ends, 2))
+        assert pattern.lines(block, first, stop) == regex_lines(pattern, block, first, stop), (first, stop)
+    assert pattern.lines(block, 0, len(block)) == regex_lines(pattern, block, 0, len(block))
+    assert sum(1 for _ in pattern.lines(block, 0, len(block))) > 100
