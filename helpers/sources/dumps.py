@@ -8,10 +8,11 @@ A subreddit with both per-subreddit files is read from them; the others from the
 The dumps are written with a 2^31 window (zstd's long mode), so the decompressor allows one that
 large. Where the `zstd` program is installed (Colab has it), a `zstd -dc --long=31` child process
 decompresses while this process scans: the two run on two cores, and reading keeps up with zstd
-itself (benchmarks/bench_dumps.py); elsewhere the `zstandard` module decompresses in a thread. Memory stays bounded: the file is decompressed a few MB at a time, only lines that mention
-a chosen subreddit (one regular expression over the whole block, in C) are parsed as JSON, the
-rest are counted and skipped, and rows outside MONTHS are dropped as they are read; memory holds
-the rows kept. Quirks handled: `created_utc` as a string, null scores, missing
+itself (benchmarks/bench_dumps.py); elsewhere the `zstandard` module decompresses in a thread.
+Memory stays bounded: the text arrives 1 MB at a time in one reused buffer, only lines that name
+a chosen subreddit (`"subreddit":"<name>"`, found over the whole block at once: dump_scan.py) are
+parsed as JSON, the rest are counted and skipped, and rows outside MONTHS are dropped as they are
+read; memory holds the rows kept. Quirks handled: `created_utc` as a string, null scores, missing
 fields, malformed or truncated lines (counted drops), empty files (counted, with a warning).
 A missing month file or a corrupt/truncated zstd stream is an error that names the file.
 Nothing is written anywhere: the caller gets DataFrames.
