@@ -7,7 +7,8 @@ Pushshift's 2019 comments, 2% of lines in the 4 wanted subreddits, the rest spre
 over 2,000 others, written by the zstd CLI
 with `--long=31` like the real dumps), then measures lines per second of
   baseline: `zstd -dc --long=31 FILE > /dev/null`  (the dumps need --long=31 or --memory=2048MB)
-  ours:     helpers.sources.dumps.read_file(...) keeping 4 subreddits (decompress, prefilter, parse, rows)
+  ours:     helpers.sources.dumps.read_file(...) keeping 4 subreddits (a `zstd` child decompresses; this
+            process counts lines, finds the `"subreddit":` keys naming a wanted subreddit, parses those lines)
 and prints both and the ratio (target: ours >= 70% of the baseline), and the CPU seconds of each
 side (load-independent: on two free cores the pipeline runs at the pace of its slower side). Best of --repeat runs each,
 interleaved so both sides see the same load on a shared machine.
