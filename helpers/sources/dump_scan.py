@@ -1,12 +1,13 @@
 """The lines of a block of dump text that name a wanted subreddit: `"subreddit":"<name>"`, any case.
 
 The rule is one regular expression, `SubredditPattern.regex`. Run over every byte it costs about
-0.6 s per GB, as much as the rest of the reader together; so the scan first finds every
-`"subreddit":` key of the block with numpy (four compares of the block's aligned 32-bit words, one
-for each alignment a key may have, then the key's first 8 bytes checked), keeps the keys whose value starts like
-a wanted name (its first bytes with ASCII case folded by OR-ing 0x20, which maps both cases of a
-letter to one byte and leaves `"` and digits alone) or is preceded by whitespace, and lets the
-regex decide on those few. Every line the regex alone would find is found, and only those.
+0.6 s per GB, as much as the rest of the reader together; so the scan first finds the block's
+`"subreddit":` keys with numpy (the block's aligned 32-bit words compared with four words of the
+key, one for each alignment a key may have; then a second word, and the whole key, checked at
+those few places), keeps the keys whose value starts like a wanted name (its first bytes with
+ASCII case folded by OR-ing 0x20, which maps both cases of a letter to one byte and leaves `"`
+and digits alone) or that whitespace follows, and lets the regex decide there. Every line the
+regex alone would find is found, and only those (tests/unit/test_dumps_scan.py).
 """
 from __future__ import annotations
 
