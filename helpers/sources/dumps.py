@@ -8,10 +8,11 @@ A subreddit with both per-subreddit files is read from them; the others from the
 The dumps are written with a 2^31 window (zstd's long mode), so the decompressor allows one that
 large. Where the `zstd` program is installed (Colab has it), a `zstd -dc --long=31` child process
 decompresses while this process scans: the two run on two cores, and reading keeps up with zstd
-itself (benchmarks/bench_dumps.py); elsewhere the `zstandard` module decompresses in a thread. Memory stays bounded: the file is decompressed a few MB at a time, only lines that mention
-a chosen subreddit (one regular expression over the whole block, in C) are parsed as JSON, the
-rest are counted and skipped, and rows outside MONTHS are dropped as they are read; memory holds
-the rows kept. Quirks handled: `created_utc` as a string, null scores, missing
+itself (benchmarks/bench_dumps.py); elsewhere the `zstandard` module decompresses in a thread.
+Memory stays bounded: the text arrives 1 MB at a time in one reused buffer, only lines that name
+a chosen subreddit (`"subreddit":"<name>"`, found over the whole block at once: dump_scan.py) are
+parsed as JSON, the rest are counted and skipped, and rows outside MONTHS are dropped as they are
+read; memory holds the rows kept. Quirks handled: `created_utc` as a string, null scores, missing
 fields, malformed or truncated lines (counted drops), empty files (counted, with a warning).
 A missing month file or a corrupt/truncated zstd stream is an error that names the file.
 Nothing is written anywhere: the caller gets DataFrames.
@@ -35,11 +36,13 @@ import numpy as np
 import pandas as pd
 
 from helpers.core.reddit_terms import check_subreddits
+from helpers.sources.dump_scan import SubredditPattern
 from helpers.sources.pairs import COMMENT_COLUMNS, SUBMISSION_COLUMNS
 
 WINDOW = 2**31  # the dumps' window size (zstd --long=31)
 READ_SIZE = 1 << 18  # compressed bytes per read (a few MB decompressed: stays in cache)
 WRITE_SIZE = 1 << 20  # decompressor output piece
+BLOCK_SIZE = 1 << 20  # text scanned at a time, in one buffer reused for the whole file
 KINDS = {"comments": ("RC", COMMENT_COLUMNS), "submissions": ("RS", SUBMISSION_COLUMNS)}
 DROP_REASONS = ("malformed_json", "missing_field", "other_subreddit", "other_month", "empty_files")
 
@@ -48,10 +51,10 @@ class DumpError(RuntimeError):
     """A dump file is missing, unreadable or not zstd."""
 
 
-def subreddit_pattern(subreddits) -> re.Pattern:
-    """Bytes regex finding `"subreddit":"<one of them>"` (any case) in raw NDJSON."""
-    names = b"|".join(re.escape(s.encode()) for s in check_subreddits(subreddits))
-    return re.compile(rb'"subreddit":\s*"(?i:' + names + rb')"')
+def subreddit_pattern(subreddits) -> SubredditPattern:
+    """`"subreddit":"<one of them>"` (any case) in raw NDJSON: its `.lines(block, first, stop)` are the
+    lines that match, found over the whole block at once (helpers/sources/dump_scan.py)."""
+    return SubredditPattern(subreddits)
 
 
 def _decompressed(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -96,8 +99,35 @@ def _widen_pipe(pipe) -> None:
         pass  # not Linux, or a smaller limit: slower, still right
 
 
-def _decompressed_by_child(path: Path, program: str) -> Iterator[tuple[int, bytes]]:
-    """(compressed bytes read so far, decompressed bytes) from a `zstd -dc --long=31` child process.
+def _whole_lines(readinto, size: int) -> Iterator[tuple[bytearray, int]]:
+    """(buffer, end): whole lines in buffer[:end]. `readinto(view)` writes the next bytes into `view`
+    and says how many (0 at the end). One buffer serves the whole file, so a block is valid only until
+    the next is asked for (no allocation, no page faults, the text stays in cache). A line longer than
+    the buffer gets a larger one; a last line with no newline is given one (whitespace alone is dropped)."""
+    buffer, held, ended = bytearray(size), 0, False
+    while not ended:
+        filled = held
+        with memoryview(buffer) as view:
+            while filled < len(buffer):
+                got = readinto(view[filled:])
+                if not got:
+                    ended = True
+                    break
+                filled += got
+        end = buffer.rfind(b"\n", held, filled) + 1  # the held start of a line has no newline
+        if ended and buffer[end:filled].strip():
+            buffer = buffer[:filled] + b"\n"
+            end = filled = filled + 1
+        if end:
+            yield buffer, end
+        elif not ended:  # a full buffer and no line end yet
+            buffer = buffer[:filled] + bytearray(len(buffer))
+        buffer[:filled - end] = buffer[end:filled]
+        held = filled - end
+
+
+def _child_blocks(path: Path, program: str, progress, size: int) -> Iterator[tuple[bytearray, int]]:
+    """Blocks of whole lines (see _whole_lines) from a `zstd -dc --long=31` child process.
 
     The child reads the file through a descriptor it shares with this process, so the file offset
     tells how far it has read (for the progress bar) with no copying here."""
@@ -105,26 +135,55 @@ def _decompressed_by_child(path: Path, program: str) -> Iterator[tuple[int, byte
         if not os.fstat(f.fileno()).st_size:
             return
         child = subprocess.Popen([program, "-dc", "--long=31", "--memory=2048MB", "-q", "--no-progress"],
-                                 stdin=f, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=WRITE_SIZE)
+                                 stdin=f, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
         _widen_pipe(child.stdout)
         try:
             seen = 0
-            while data := child.stdout.read(WRITE_SIZE):  # whole pieces: few, large blocks to scan
-                position = os.lseek(f.fileno(), 0, os.SEEK_CUR)
-                yield position - seen, data
-                seen = position
+            for block in _whole_lines(child.stdout.readinto, size):
+                if progress is not None:
+                    position = os.lseek(f.fileno(), 0, os.SEEK_CUR)
+                    progress.update(position - seen)
+                    seen = position
+                yield block
             reason = child.stderr.read().decode("utf-8", "replace").strip()
             if child.wait():
                 truncated = any(word in reason.lower() for word in ("truncated", "premature", "incomplete", "end of"))
                 raise DumpError(f"{path} " + ("ends in the middle of a zstd frame (an interrupted download?)" if truncated
                                               else f"is not a readable zstd file ({reason.splitlines()[-1] if reason else 'zstd failed'})")
                                 + "; download it again")
+            if progress is not None:
+                progress.update(os.fstat(f.fileno()).st_size - seen)
         finally:
             if child.poll() is None:  # the reader stopped early
                 child.kill()
             child.wait()
             child.stdout.close()
             child.stderr.close()
+
+
+def _module_blocks(path: Path, progress, size: int) -> Iterator[tuple[bytearray, int]]:
+    """Blocks of whole lines (see _whole_lines) decompressed by the `zstandard` module in a thread."""
+    pieces = _in_background(_decompressed(path))
+    pending = memoryview(b"")
+
+    def readinto(view) -> int:
+        nonlocal pending
+        while not pending:
+            item = next(pieces, None)
+            if item is None:
+                return 0
+            read, data = item
+            if progress is not None:
+                progress.update(read)
+            pending = memoryview(data)
+        n = min(len(view), len(pending))
+        view[:n], pending = pending[:n], pending[n:]
+        return n
+
+    try:
+        yield from _whole_lines(readinto, size)
+    finally:
+        pieces.close()  # stops the thread when the caller stops early
 
 
 def _in_background(items: Iterator, depth: int = 4) -> Iterator:
@@ -167,37 +226,21 @@ def _in_background(items: Iterator, depth: int = 4) -> Iterator:
         worker.join()
 
 
-def iter_blocks(path: Path, progress=None) -> Iterator[tuple[bytes, int, int]]:
+def iter_blocks(path: Path, progress=None) -> Iterator[tuple[bytearray, int, int]]:
     """Decompressed blocks of a zstd file as (buffer, start, end): whole lines are in
-    buffer[start:end]. No copies beyond what the decompressor returns.
+    buffer[start:end]. The buffer is reused: a block is valid until the next is asked for.
 
     Raises DumpError for a file that is not zstd or that ends in the middle of a frame."""
-    rest = b""  # an unfinished line from the previous block
     program = zstd_program()
-    pieces = _decompressed_by_child(path, program) if program else _in_background(_decompressed(path))
-    for read, data in pieces:
-        if progress is not None:
-            progress.update(read)
-        start = 0
-        if rest:
-            first = data.find(b"\n")
-            if first < 0:
-                rest += data
-                continue
-            start = first + 1
-            yield rest + data[:start], 0, len(rest) + start
-        end = data.rfind(b"\n", start) + 1
-        if end > start:
-            yield data, start, end
-        rest = data[max(end, start):]
-    if rest.strip():
-        yield rest + b"\n", 0, len(rest) + 1
+    blocks = _child_blocks(path, program, progress, BLOCK_SIZE) if program else _module_blocks(path, progress, BLOCK_SIZE)
+    for buffer, end in blocks:
+        yield buffer, 0, end
 
 
 def iter_chunks(path: Path, progress=None) -> Iterator[bytes]:
     """Decompressed text of a zstd file in pieces that each end at a line end."""
     for buffer, start, end in iter_blocks(path, progress):
-        yield buffer[start:end]
+        yield bytes(buffer[start:end])
 
 
 def count_lines(buffer: bytes, start: int, end: int) -> int:
@@ -252,7 +295,7 @@ def _value(row: dict, key: str):
     return value
 
 
-def read_file(path: Path, kind: str, pattern: re.Pattern | None, wanted: set[str], months: set[str] | None,
+def read_file(path: Path, kind: str, pattern: SubredditPattern | None, wanted: set[str], months: set[str] | None,
               drops: Counter, progress=None) -> list[dict]:
     """Rows of one dump file in the raw schema of `kind`, for the `wanted` (lower-case) subreddits."""
     ranges = month_ranges(months) if months else []
@@ -260,16 +303,7 @@ def read_file(path: Path, kind: str, pattern: re.Pattern | None, wanted: set[str
     lines = 0
     for block, first, stop in iter_blocks(path, progress):
         lines += count_lines(block, first, stop)
-        if pattern is None:
-            candidates = block[first:stop].splitlines()
-        else:
-            candidates, last_end = [], -1
-            for match in pattern.finditer(block, first, stop):
-                if match.start() < last_end:
-                    continue  # a second match inside the same line (e.g. a crosspost's parent)
-                start = block.rfind(b"\n", first, match.start()) + 1 or first
-                last_end = block.find(b"\n", match.end(), stop)
-                candidates.append(block[start:last_end])
+        candidates = bytes(block[first:stop]).splitlines() if pattern is None else pattern.lines(block, first, stop)
         for line in candidates:
             if not line.strip():
                 continue

@@ -173,6 +173,7 @@ def test_subreddit_names_are_checked():
 def test_reader_thread_stops_when_the_caller_stops_early(tmp_path, monkeypatch):
     import threading
 
+    monkeypatch.setenv("BOT_DUMPS_ZSTD", "python")  # the thread is the zstandard module's
     monkeypatch.setattr(dumps, "READ_SIZE", 256)
     path = write_zst(tmp_path / "RC_2019-01.zst", [comment(i) for i in range(5000)])
     blocks = dumps.iter_blocks(path)
