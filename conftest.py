@@ -42,6 +42,9 @@ def pytest_configure(config):  # unit, models and notebooks are registered in py
                             "(built once, cached under ~/.cache/gpt2-bert-reddit-bot)")
 
 
+REUSE_THE_SERIES = ("test_bert_notebooks.py", "test_live_notebooks.py")  # tests/notebooks/tiny_series.py
+
+
 def tier_of(path: Path) -> str:
     """tests/unit -> unit, tests/models -> models, tests/setup -> setup, anything else (tests/notebooks,
     notebooks/) -> notebooks."""
@@ -54,7 +57,7 @@ def pytest_collection_modifyitems(items):
         item.add_marker(getattr(pytest.mark, tier_of(item.path)))
     # Last, to reuse the models the notebook runs leave in this session's Drive folder: saves minutes,
     # and nothing more (its fixture builds them when they are not there).
-    items.sort(key=lambda item: item.path.name == "test_live_notebooks.py")
+    items.sort(key=lambda item: item.path.name in REUSE_THE_SERIES)
 
 
 def notebooks_to_run_first(collected: list[Path], series: list[Path]) -> list[Path]:

@@ -2,14 +2,13 @@
 they load their exports instead of training, say so, write nothing to Drive and show the same
 evaluation; RETRAIN=True trains again and sends only the old export to Trash."""
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+
+from tiny_series import drive_after_01_to_05
 
 from helpers.core import runner
 from helpers.core.paths import Paths
@@ -27,16 +26,7 @@ def has_exports(root: Path) -> bool:
 @pytest.fixture(scope="module")
 def series(tmp_path_factory):
     """A Drive folder where 01-05 ran on tiny: the session's, when nbval has run them there, else run here."""
-    shared = Path(os.environ.get("BOT_DRIVE_ROOT", "/nonexistent"))
-    if has_exports(shared):
-        return shared
-    root = tmp_path_factory.mktemp("bert-series")
-    env = {**os.environ, "BOT_DRIVE_ROOT": str(root), "BOT_PROFILE": "tiny"}
-    done = subprocess.run([sys.executable, "-m", "helpers.core.runner", "--profile", "tiny", "--only", "01", "02", "03", "04", "05"],
-                          env=env, capture_output=True, text=True, cwd=NOTEBOOKS.parent)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert has_exports(root)
-    return root
+    return drive_after_01_to_05(tmp_path_factory, "bert-series", has_exports)
 
 
 @pytest.fixture

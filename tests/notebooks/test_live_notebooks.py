@@ -3,9 +3,6 @@ in the environment: a dry run posts nothing, a person's approval in review.csv d
 posted, each reply exactly once, and no executed notebook, summary or ledger contains a secret.
 (The offline tiny run of both notebooks is nbval's, in `make test`.)"""
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +12,8 @@ from reddit_standin import StandIn, demo_state, use_standin
 from helpers.live import posting
 
 from helpers.live import review as review_file
+from tiny_series import drive_after_01_to_05
+
 from helpers.core import runner
 from helpers.core.paths import Paths
 
@@ -35,16 +34,7 @@ def has_models(root: Path) -> bool:
 def models(tmp_path_factory):
     """A Drive folder holding what 06 and 07 read: the session's, when `make test` has already run
     notebooks 01-05 there (conftest orders this file last), else notebooks 01-05 run here on tiny."""
-    shared = Path(os.environ.get("BOT_DRIVE_ROOT", "/nonexistent"))
-    if has_models(shared):
-        return shared
-    root = tmp_path_factory.mktemp("live-models")
-    env = {**os.environ, "BOT_DRIVE_ROOT": str(root), "BOT_PROFILE": "tiny"}
-    done = subprocess.run([sys.executable, "-m", "helpers.core.runner", "--profile", "tiny", "--only", "01", "02", "03", "04", "05"],
-                          env=env, capture_output=True, text=True, cwd=NOTEBOOKS.parent)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert has_models(root)
-    return root
+    return drive_after_01_to_05(tmp_path_factory, "live-models", has_models)
 
 
 @pytest.fixture
