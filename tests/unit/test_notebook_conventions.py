@@ -3,7 +3,7 @@ import logging
 
 from helpers.core import notebooks
 
-GOOD = '''PROFILE = None  #@param ["None", "'tiny'", "'colab'"] {type:"raw", allow-input: true}
+GOOD = '''PROFILE = None  #@param ["None", "'tiny'", "'colab'"] {type:"raw"}
 # None picks $BOT_PROFILE
 RUN_NAME = "run1"  #@param {type:"string"}
 TOP_K = None  #@param {type:"raw"}
