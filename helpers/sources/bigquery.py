@@ -189,7 +189,8 @@ def pull_bigquery(client, request: BigQueryPull, progress: bool = True) -> tuple
             failed(month, error)
             continue
         report["rows_by_month"][month] = len(rows)
-        frames.append(pd.DataFrame(rows, columns=[c for c in PAIR_COLUMNS if c != "month"]).assign(month=month))
+        if rows:  # an empty month's frame (object columns) would change the others' types in concat
+            frames.append(pd.DataFrame(rows, columns=[c for c in PAIR_COLUMNS if c != "month"]).assign(month=month))
     pairs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(PAIR_COLUMNS))
     pairs = pairs[list(PAIR_COLUMNS)].sort_values(["month", "submission_id", "comment_id", "reply_id"])
     return pairs.reset_index(drop=True), report

@@ -141,3 +141,17 @@ def test_missing_credentials_say_how_to_sign_in(monkeypatch):
     monkeypatch.setattr(google.auth, "default", no_credentials)
     with pytest.raises(RuntimeError, match="no Google Cloud credentials.*gcloud auth application-default login"):
         bigquery_source.make_client("my-project")
+
+
+def test_a_month_without_rows_changes_nothing_of_the_others(standin, recwarn):
+    """A month the tables hold nothing for adds no rows and changes no column's type, on pandas 2.2
+    (Colab's, where concatenating its empty frame warned of a coming change) and 3.x alike."""
+    client = standin.client()
+    one = ("my-project.all_of_reddit.comments", "my-project.all_of_reddit.posts")
+    alone, _ = bigquery_source.pull_bigquery(client, bigquery_source.BigQueryPull(*one, ("2019-02",), tuple(SUBREDDITS)),
+                                             progress=False)
+    with_empty, report = bigquery_source.pull_bigquery(
+        client, bigquery_source.BigQueryPull(*one, ("2018-12", "2019-02"), tuple(SUBREDDITS)), progress=False)
+    assert report["rows_by_month"]["2018-12"] == 0 and len(alone) > 300
+    pd.testing.assert_frame_equal(with_empty, alone)
+    assert not [w for w in recwarn if issubclass(w.category, FutureWarning)], [str(w.message) for w in recwarn]
