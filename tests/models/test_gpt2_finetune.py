@@ -33,17 +33,23 @@ if args.get("score"):
 """
 
 
+def kill_once_saved(child, run_dir: Path, steps: int, timeout: float = 180) -> int:
+    """Kill the training `child` (as a Colab disconnect would) once `run_dir` holds a checkpoint of
+    at least `steps` steps (or it ended, or `timeout` passed); the steps saved then."""
+    deadline = time.time() + timeout
+    while ft.completed_steps(run_dir) < steps and child.poll() is None and time.time() < deadline:
+        time.sleep(0.1)
+    child.kill()
+    child.wait()
+    return ft.completed_steps(run_dir)
+
+
 def test_finetuning_resumes_after_a_kill_and_lowers_heldout_loss(tmp_path):
     before = run(PREPARE, root=str(tmp_path))
     run_dir = tmp_path / "gpt2" / "run1"
     # A long run, killed (as a Colab disconnect would) once it has saved a checkpoint.
     child = start(TRAIN, root=str(tmp_path), steps=100_000, save_every=4)
-    deadline = time.time() + 180
-    while ft.completed_steps(run_dir) < 8 and child.poll() is None and time.time() < deadline:
-        time.sleep(0.1)
-    child.kill()
-    child.wait()
-    saved = ft.completed_steps(run_dir)
+    saved = kill_once_saved(child, run_dir, 8)
     assert saved >= 8 and saved % 4 == 0, "the killed run should have saved checkpoints every 4 steps"
 
     after = run(TRAIN, root=str(tmp_path), steps=saved + 30, save_every=1000, score=True)
@@ -234,12 +240,7 @@ def test_a_kernel_restart_resumes_from_the_runtime_disk_without_touching_drive(t
     _run(tmp_path, steps=4, save_every=4, work="runtime")
     run_dir, local = tmp_path / "drive" / "gpt2" / "run1", tmp_path / "runtime" / "run1"
     child = start(DEFAULT_RUN, root=str(tmp_path), standins=STANDINS, steps=100_000, save_every=4, work="runtime")
-    deadline = time.time() + 180
-    while ft.completed_steps(local) < 12 and child.poll() is None and time.time() < deadline:
-        time.sleep(0.1)
-    child.kill()
-    child.wait()
-    saved = ft.completed_steps(local)
+    saved = kill_once_saved(child, local, 12)
     assert saved >= 12 and ft.completed_steps(run_dir) == 4  # DRIVE_MINUTES not reached: Drive untouched
     more = _run(tmp_path, steps=saved + 4, save_every=4, work="runtime")
     assert (more["steps_before"], more["local_steps_before"], more["steps_total"]) == (4, saved, saved + 4)
